@@ -26,7 +26,7 @@ from course_utils.plotting import plot_function_1d
 from course_utils.surface import count_linear_pieces, inner_max_1d
 from course_utils.widgets import inner_max_1d_widget
 
-torch.manual_seed(0);
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## A network fitted to noise

@@ -1,0 +1,121 @@
+"""Figures for the notebooks (matplotlib). Functions return the ``Figure`` they draw."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+# --- chapter 3, "Moving to neural networks": the loss surface -----------------------
+
+
+def plot_function_1d(model: torch.nn.Module, lo: float = -3.0, hi: float = 3.0, step: float = 0.01,
+                     ax=None, **line_kw):
+    """Plot a scalar function of one input, ``model: (n, 1) -> (n, 1)``, on [lo, hi)."""
+    ax = ax or plt.figure(figsize=(6, 3.5)).gca()
+    xs = torch.arange(lo, hi, step)[:, None]
+    with torch.no_grad():
+        ys = model(xs.to(next(model.parameters()).device)).cpu()
+    ax.plot(xs.numpy()[:, 0], ys.numpy()[:, 0], **line_kw)
+    ax.set_xlabel("input")
+    ax.set_ylabel("output")
+    return ax.figure
+
+
+def plot_inner_max_1d(model: torch.nn.Module, result, lo: float = -3.0, hi: float = 3.0):
+    """Draw a 1-input net, the interval ``[x0 - ε, x0 + ε]`` and two answers to the inner
+    maximization on it: the true maximiser (grid search) and the gradient-sign step.
+
+    ``result`` is a ``course_utils.surface.InnerMax1D``.
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    plot_function_1d(model, lo, hi, ax=ax, color="0.3", lw=1.2, label="network f(x)")
+    r = result
+    ax.axvspan(r.x0 - r.epsilon, r.x0 + r.epsilon, color="tab:blue", alpha=0.12, label="|δ| ≤ ε")
+    ax.plot([r.x0, r.x_grad], [r.f0, r.f_linear], "--", color="tab:orange", lw=1.5,
+            label="linear prediction")
+    ax.plot(r.x0, r.f0, "o", color="black", label="x0")
+    ax.plot(r.x_grad, r.f_grad, "s", color="tab:orange", ms=8, label="gradient-sign step")
+    ax.plot(r.x_best, r.f_best, "*", color="tab:red", ms=14, label="true maximum")
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(f"x0 = {r.x0:.2f}, ε = {r.epsilon:.2f}:  gradient step f = {r.f_grad:.3f},"
+                 f"  true max f = {r.f_best:.3f}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# --- chapter 3, FGSM / PGD / targeted / l2: the attacked-image grid and steepest ascent ----
+
+
+def plot_images(X: torch.Tensor, y: torch.Tensor, yp: torch.Tensor, M: int, N: int,
+                targets=None):
+    """The chapter's grid of ``M`` x ``N`` images with the model's predictions as titles.
+
+    Chapter 3, "FGSM". ``X``: images ``(>= M*N, 1, 28, 28)`` in [0, 1] (drawn dark on
+    light, as in the chapter); ``y``: labels ``(n,)``; ``yp``: logits ``(n, classes)`` or
+    predicted classes ``(n,)``. Titles are green when the prediction is right, red when
+    wrong. With ``targets`` (an int or ``(n,)`` tensor) a title is green when the
+    prediction hits the target instead (targeted attacks). Returns the figure.
+    """
+    if M < 1 or N < 1:
+        raise ValueError(f"M and N must be positive integers, got M={M}, N={N}")
+    if X.shape[0] < M * N:
+        raise ValueError(f"X holds {X.shape[0]} images, fewer than M*N = {M * N}")
+    pred = (yp.argmax(dim=1) if yp.dim() == 2 else yp).detach().cpu()
+    goal = y.detach().cpu() if targets is None else torch.as_tensor(targets).expand_as(pred).cpu()
+    fig, axes = plt.subplots(M, N, sharex=True, sharey=True, figsize=(N, M * 1.3), squeeze=False)
+    for i in range(M):
+        for j in range(N):
+            k = i * N + j
+            ax = axes[i][j]
+            ax.imshow(1 - X[k, 0].detach().cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"Pred: {pred[k].item()}", color="g" if pred[k] == goal[k] else "r",
+                         fontsize=10)
+            ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def plot_steepest_ascent_2d(f, grad, z0, alpha: float, num_iter: int, epsilon: float,
+                            lim: float = 1.6, ax=None):
+    """Normalized steepest ascent under l2 and l∞ on a 2-D function, with both ε-balls.
+
+    Chapter 3, "Aside: steepest descent". ``f(Z)``: values on an ``(..., 2)`` numpy grid;
+    ``grad(z)``: gradient at a point ``(2,)``. Both runs start at ``z0`` and take
+    ``num_iter`` steps of size ``alpha`` (l2: ``alpha * g/||g||_2``; l∞:
+    ``alpha * sign(g)``), projected onto the ball of radius ``epsilon`` around ``z0``.
+    Returns the figure.
+    """
+    ax = ax or plt.figure(figsize=(5.2, 5)).gca()
+    z0 = np.asarray(z0, dtype=float)
+    grid = np.linspace(-lim, lim, 201)
+    G = np.stack(np.meshgrid(grid, grid), axis=-1) + z0
+    ax.contour(G[..., 0], G[..., 1], f(G), levels=14, cmap="Greys", linewidths=0.8)
+    t = np.linspace(0, 2 * np.pi, 200)
+    ax.plot(z0[0] + epsilon * np.cos(t), z0[1] + epsilon * np.sin(t), color="tab:blue", lw=1,
+            ls="--", label=f"l2 ball, ε = {epsilon:g}")
+    box = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]) * epsilon + z0
+    ax.plot(box[:, 0], box[:, 1], color="tab:red", lw=1, ls="--", label=f"l∞ ball, ε = {epsilon:g}")
+    for norm, colour in (("l2", "tab:blue"), ("linf", "tab:red")):
+        path = [z0.copy()]
+        z = z0.copy()
+        for _ in range(num_iter):
+            g = np.asarray(grad(z), dtype=float)
+            if norm == "l2":
+                step = g / max(np.linalg.norm(g), 1e-12)
+                z = z + alpha * step
+                d = z - z0
+                z = z0 + d * min(1.0, epsilon / max(np.linalg.norm(d), 1e-12))
+            else:
+                z = z0 + np.clip(z + alpha * np.sign(g) - z0, -epsilon, epsilon)
+            path.append(z.copy())
+        path = np.array(path)
+        ax.plot(path[:, 0], path[:, 1], "o-", color=colour, ms=3, lw=1.2,
+                label=f"{'l2' if norm == 'l2' else 'l∞'} steps (α = {alpha:g})")
+    ax.plot(*z0, "k*", ms=10, label="start x")
+    ax.set_aspect("equal")
+    ax.set_xlim(z0[0] - lim, z0[0] + lim)
+    ax.set_ylim(z0[1] - lim, z0[1] + lim)
+    ax.legend(loc="lower left", fontsize=7)
+    ax.set_title("normalized steepest ascent: l2 vs l∞", fontsize=10)
+    return ax.figure

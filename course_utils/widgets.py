@@ -1,0 +1,106 @@
+"""ipywidgets controls for the notebooks: sliders for ε, α and friends.
+
+Each function builds an ``ipywidgets`` control whose callback redraws a figure or a
+table, and returns the widget (so a test can move its sliders and read its output).
+Under nbval the widget cells run once with their default values.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+
+# --- chapter 3, "Moving to neural networks": the 1-D inner maximization -------------
+
+
+def inner_max_1d_widget(model, x0: float = 0.5, epsilon: float = 0.5):
+    """Sliders for ``x0`` and ``ε`` that redraw ``plotting.plot_inner_max_1d``."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_inner_max_1d
+    from .surface import inner_max_1d
+
+    def draw(x0, epsilon):
+        plot_inner_max_1d(model, inner_max_1d(model, x0, epsilon))
+        plt.show()
+
+    return widgets.interactive(
+        draw,
+        x0=widgets.FloatSlider(value=x0, min=-2.5, max=2.5, step=0.05, description="x0",
+                               continuous_update=False),
+        epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=1.5, step=0.05, description="ε",
+                                    continuous_update=False),
+    )
+
+
+# --- chapter 3, FGSM / PGD / targeted / l2: attack any model, see the grid and the error ---
+
+_TAKES_STEPS = {"pgd", "pgd_linf", "pgd_linf_rand", "pgd_linf_targ", "pgd_linf_targ2", "pgd_l2"}
+_TARGETED = {"pgd_linf_targ", "pgd_linf_targ2"}
+
+
+def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, alpha: float = 0.01,
+                  num_iter: int = 40, y_targ: int = 2, restarts: int = 1, clamp: bool = True,
+                  epsilon_max: float = 0.3, alpha_range=(1e-3, 1.0), M: int = 3, N: int = 6):
+    """Controls for ε, α, steps, model, target and the [0, 1] clamp; redraws the attacked grid.
+
+    ``models``: ``{name: model}``; ``X, y``: a batch (``(n, 1, 28, 28)``, ``(n,)``, n >= M*N)
+    on which the error is printed, whose first ``M*N`` images are drawn with
+    ``plotting.plot_images``. ``attack``: a name of ``course_utils.attacks.ATTACKS`` or a
+    list of them (a dropdown). α, steps and the target appear where the attack has
+    them; ``alpha_range`` is the (min, max) of α's log slider. Returns the widget.
+    """
+    import matplotlib.pyplot as plt
+    import torch
+
+    from . import attacks as A
+    from .plotting import plot_images
+
+    names = [attack] if isinstance(attack, str) else list(attack)
+    for name in names:
+        if name not in A.ATTACKS:
+            raise ValueError(f"attack must be among {sorted(A.ATTACKS)}, got {name!r}")
+    if not models:
+        raise ValueError("models must name at least one model")
+    import math
+    lo, hi = math.log10(alpha_range[0]), math.log10(alpha_range[1])
+
+    def draw(model_name, attack_name, epsilon, alpha, num_iter, y_targ, clamp):
+        model = models[model_name]
+        fn = A.ATTACKS[attack_name]
+        args = (epsilon,)
+        if attack_name in _TAKES_STEPS:
+            args += (alpha, num_iter)
+        if attack_name == "pgd_linf_rand":
+            args += (restarts,)
+        if attack_name in _TARGETED:
+            args += (y_targ,)
+        kwargs = {"clamp": clamp}
+        if attack_name == "pgd_linf_rand":
+            kwargs["generator"] = torch.Generator().manual_seed(0)
+        delta = fn(model, X, y, *args, **kwargs)
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            yp = model((X + delta).to(device)).cpu()
+        pred = yp.argmax(1)
+        line = f"{model_name}, {attack_name}, ε = {epsilon:g}: error {(pred != y).float().mean():.3f}"
+        if attack_name in _TARGETED:
+            line += f", predicted as target {y_targ}: {(pred == y_targ).float().mean():.3f}"
+        print(line + f" on these {len(y)} images ({'clamped to [0, 1]' if clamp else 'no clamp'})")
+        plot_images(X + delta, y, yp, M, N, targets=y_targ if attack_name in _TARGETED else None)
+        plt.show()
+
+    return widgets.interactive(
+        draw,
+        model_name=widgets.Dropdown(options=list(models), description="model"),
+        attack_name=widgets.Dropdown(options=names, description="attack",
+                                     layout=widgets.Layout(display="flex" if len(names) > 1 else "none")),
+        epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=epsilon_max, step=epsilon_max / 60,
+                                    description="ε", continuous_update=False, readout_format=".3f"),
+        alpha=widgets.FloatLogSlider(value=alpha, base=10, min=lo, max=hi, step=(hi - lo) / 40,
+                                     description="α", continuous_update=False, readout_format=".2g"),
+        num_iter=widgets.IntSlider(value=num_iter, min=0, max=100, description="steps",
+                                   continuous_update=False),
+        y_targ=widgets.Dropdown(options=list(range(10)), value=y_targ, description="target"),
+        clamp=widgets.Checkbox(value=clamp, description="clamp x+δ to [0, 1]"),
+    )
