@@ -11,6 +11,8 @@ MODELS      := regression dnn2 dnn4 cnn small
 WEIGHTS     := $(MODELS:%=data/models/%.pt)
 # Notebook tests run on the default evaluation subset, whatever the caller's shell says.
 TEST_ENV    := COURSE_N_EVAL=1000 MPLBACKEND=Agg PYTHONHASHSEED=0
+# Jupyter refuses to run as root unless told to (containers, CI machines).
+LAB_FLAGS   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST      := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
                --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
@@ -38,7 +40,7 @@ weights: $(STAMP)
 	$(PY) -m course_utils.train $(MODELS)
 
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
 test: setup
 	$(PYTEST) tests notebooks
