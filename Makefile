@@ -10,13 +10,13 @@ STAMP       := $(VENV)/.installed
 MODELS      := regression dnn2 dnn4 cnn small
 WEIGHTS     := $(MODELS:%=data/models/%.pt)
 # Notebook tests run on the default evaluation subset, whatever the caller's shell says.
-TEST_ENV    := COURSE_N_EVAL=1000 MPLBACKEND=Agg PYTHONHASHSEED=0
+TEST_ENV    := COURSE_N_EVAL=1000 PYTHONHASHSEED=0
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 LAB_FLAGS   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST      := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
                --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks
+.PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks test-browser screenshot
 
 setup: $(STAMP) data $(WEIGHTS)
 
@@ -50,6 +50,14 @@ test-unit: setup
 
 test-notebooks: setup
 	$(PYTEST) notebooks
+
+# JupyterLab in headless Chromium (Debian's /usr/bin/chromium): run all, move the ε slider.
+test-browser: setup
+	$(PYTEST) -m browser tests/test_browser.py
+
+# Retake the README's picture (docs/img/02_fgsm.png) with the same machinery.
+screenshot: setup
+	$(PY) tools/screenshot.py
 
 # Rebuild every notebook from notebooks/src/*.py and execute it with outputs saved
 # (NB=02_fgsm for just one).

@@ -7,10 +7,14 @@ Practice*, chapter 3):
 ``data``      MNIST from IDX files (offline first)
 ``models``    the chapter's model zoo and the loss-surface regression net
 ``train``     ``epoch`` and the chapter's training recipes
+``surface``   the irregular 1-D function of a ReLU net (notebook 01)
+``threat``    the threat model shared by attacks and verifiers: ε-ball ∩ [0, 1]
 ``attacks``   projected steepest ascent and the named attacks (FGSM, PGD, ...)
 ``evaluate``  error rates under attack
-``bounds``    interval and linear bound propagation
+``bounds``    interval and linear (CROWN-style) bound propagation
+``solvers``   solver choice and status handling (HiGHS by default)
 ``verify``    MILP / LP formulations and certification
+``published_verification``  the chapter's printed verification figures, beside ours
 ``plotting``, ``widgets``  figures and sliders for the notebooks
 """
 

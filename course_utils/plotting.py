@@ -119,3 +119,85 @@ def plot_steepest_ascent_2d(f, grad, z0, alpha: float, num_iter: int, epsilon: f
     ax.legend(loc="lower left", fontsize=7)
     ax.set_title("normalized steepest ascent: l2 vs l∞", fontsize=10)
     return ax.figure
+
+
+# --- chapter 3, exact verification and convex relaxations (MILP, LP, interval bounds) ---
+
+
+def plot_relu_relaxation(l: float = -1.0, u: float = 1.5, ax=None):
+    """The bounded ReLU set ``{(ẑ, z): z = max(0, ẑ), l <= ẑ <= u}`` and its convex hull,
+    the triangle that the LP relaxation (``0 <= v <= 1``) puts in its place."""
+    if not l < 0 < u:
+        raise ValueError(f"need l < 0 < u for an unstable ReLU, got l={l}, u={u}")
+    ax = ax or plt.figure(figsize=(5.5, 3.6)).gca()
+    ax.fill([l, 0, u], [0, 0, u], color="tab:blue", alpha=0.18, label="convex hull (LP relaxation)")
+    ax.plot([l, 0, u], [0, 0, u], color="black", lw=2.5, label="bounded ReLU (MILP)")
+    ax.plot([l, u], [0, u], "--", color="tab:blue", lw=1.2)
+    ax.axvline(l, color="0.6", lw=0.8, ls=":")
+    ax.axvline(u, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel(r"pre-activation $\hat z = Wz + b$")
+    ax.set_ylabel(r"activation $z$")
+    ax.set_title(f"l = {l:g}, u = {u:g}: upper side z ≤ u (ẑ − l) / (u − l)", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_witness(x: torch.Tensor, witness: torch.Tensor, title: str = ""):
+    """The clean image, the verifier's witness ``x + δ`` and the perturbation ``δ``."""
+    fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.7))
+    delta = (witness - x).reshape(28, 28).cpu().numpy()
+    for ax, img, name in zip(axes, (x.reshape(28, 28).cpu().numpy(), witness.reshape(28, 28).cpu().numpy()),
+                             ("clean x", "witness x + δ")):
+        ax.imshow(1 - img, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(name, fontsize=10)
+    m = max(abs(delta).max(), 1e-12)
+    im = axes[2].imshow(delta, cmap="RdBu", vmin=-m, vmax=m)
+    axes[2].set_title("δ", fontsize=10)
+    fig.colorbar(im, ax=axes[2], fraction=0.046)
+    for ax in axes:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_logit_bounds(lower, upper, clean=None, ax=None, title: str = ""):
+    """Interval bounds on the 10 logits as bars from ``lower`` to ``upper``, with the clean
+    logits as dots."""
+    lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    ax = ax or plt.figure(figsize=(6.5, 3.2)).gca()
+    k = np.arange(lower.size)
+    ax.bar(k, upper - lower, bottom=lower, color="tab:blue", alpha=0.35, label="interval bound")
+    if clean is not None:
+        ax.plot(k, np.asarray(clean, float), "o", color="black", ms=4, label="clean logits")
+    ax.axhline(0, color="0.5", lw=0.6)
+    ax.set_xticks(k)
+    ax.set_xlabel("class")
+    ax.set_ylabel("logit")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_bound_comparison(targets, columns: dict, ax=None, title: str = ""):
+    """Grouped bars, one group per target: for each method (``columns``: name -> list of
+    values, ``None`` where not computed) its lower bound on ``logit_y - logit_t``.
+    A bar above 0 certifies the target; the tighter the method, the higher its bar."""
+    ax = ax or plt.figure(figsize=(8, 3.6)).gca()
+    k = np.arange(len(targets))
+    width = 0.8 / max(len(columns), 1)
+    for i, (name, values) in enumerate(columns.items()):
+        vals = np.array([np.nan if v is None else v for v in values], float)
+        ax.bar(k + (i - (len(columns) - 1) / 2) * width, vals, width, label=name)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(k)
+    ax.set_xticklabels([str(t) for t in targets])
+    ax.set_xlabel("target class")
+    ax.set_ylabel("bound on logit_y − logit_target")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure

@@ -65,6 +65,12 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
     import math
     lo, hi = math.log10(alpha_range[0]), math.log10(alpha_range[1])
 
+    def shown(flag: bool):
+        return widgets.Layout(display="flex" if flag else "none")
+
+    has_steps = any(name in _TAKES_STEPS for name in names)
+    has_target = any(name in _TARGETED for name in names)
+
     def draw(model_name, attack_name, epsilon, alpha, num_iter, y_targ, clamp):
         model = models[model_name]
         fn = A.ATTACKS[attack_name]
@@ -93,14 +99,119 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
     return widgets.interactive(
         draw,
         model_name=widgets.Dropdown(options=list(models), description="model"),
-        attack_name=widgets.Dropdown(options=names, description="attack",
-                                     layout=widgets.Layout(display="flex" if len(names) > 1 else "none")),
+        attack_name=widgets.Dropdown(options=names, description="attack", layout=shown(len(names) > 1)),
         epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=epsilon_max, step=epsilon_max / 60,
                                     description="ε", continuous_update=False, readout_format=".3f"),
         alpha=widgets.FloatLogSlider(value=alpha, base=10, min=lo, max=hi, step=(hi - lo) / 40,
-                                     description="α", continuous_update=False, readout_format=".2g"),
+                                     description="α", continuous_update=False, readout_format=".2g",
+                                     layout=shown(has_steps)),
         num_iter=widgets.IntSlider(value=num_iter, min=0, max=100, description="steps",
-                                   continuous_update=False),
-        y_targ=widgets.Dropdown(options=list(range(10)), value=y_targ, description="target"),
+                                   continuous_update=False, layout=shown(has_steps)),
+        y_targ=widgets.Dropdown(options=list(range(10)), value=y_targ, description="target",
+                                layout=shown(has_target)),
         clamp=widgets.Checkbox(value=clamp, description="clamp x+δ to [0, 1]"),
+    )
+
+
+def steepest_ascent_widget(f, grad, z0=(0.0, 0.0), epsilon: float = 1.0, alpha: float = 0.2,
+                           num_iter: int = 10):
+    """Sliders for ε, α and steps that redraw ``plotting.plot_steepest_ascent_2d``.
+
+    ``f``, ``grad``: a 2-D function on numpy arrays ``(..., 2)`` and its gradient at a
+    point ``(2,)`` (chapter 3, "Aside: steepest descent"). Returns the widget.
+    """
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_steepest_ascent_2d
+
+    def draw(epsilon, alpha, num_iter):
+        plot_steepest_ascent_2d(f, grad, z0, alpha, num_iter, epsilon)
+        plt.show()
+
+    return widgets.interactive(
+        draw,
+        epsilon=widgets.FloatSlider(value=epsilon, min=0.1, max=1.5, step=0.05, description="ε",
+                                    continuous_update=False),
+        alpha=widgets.FloatSlider(value=alpha, min=0.02, max=1.0, step=0.02, description="α",
+                                  continuous_update=False),
+        num_iter=widgets.IntSlider(value=num_iter, min=0, max=40, description="steps",
+                                   continuous_update=False),
+    )
+
+
+# --- chapter 3, exact verification and convex relaxations (MILP, LP, interval bounds) ---
+
+
+def logit_bounds_widget(models: dict, X, y, epsilon: float = 0.1, index: int = 0, model: str = None):
+    """Sliders for ε and the example index, a dropdown for the model: redraws the
+    interval bounds on the logits (``bounds.bound_propagation``) and prints them."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from .bounds import bound_propagation
+    from .plotting import plot_logit_bounds
+    from .threat import linf_box
+
+    def draw(name, epsilon, index):
+        net = models[name]
+        x = X[index:index + 1].to(next(net.parameters()).device)
+        l, u = bound_propagation(net, linf_box(x, epsilon))[-1]
+        with torch.no_grad():
+            clean = net(x)[0].cpu()
+        plot_logit_bounds(l[0].cpu(), u[0].cpu(), clean,
+                          title=f"{name}, test image {index} (label {int(y[index])}), ε = {epsilon:.3f}")
+        plt.show()
+        print("lower:", " ".join(f"{v:9.2f}" for v in l[0].tolist()))
+        print("upper:", " ".join(f"{v:9.2f}" for v in u[0].tolist()))
+
+    return widgets.interactive(
+        draw,
+        name=widgets.Dropdown(options=list(models), value=model or list(models)[0], description="model"),
+        epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=0.2, step=0.005, readout_format=".3f",
+                                    description="ε", continuous_update=False),
+        index=widgets.IntSlider(value=index, min=0, max=len(X) - 1, description="image",
+                                continuous_update=False),
+    )
+
+
+def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: int = 0, model: str = None,
+                            methods=("interval", "lp", "milp"), milp_models=("small",),
+                            time_limit: float = 20.0):
+    """Sliders for ε and the example index, a dropdown for the model: for every target,
+    the bound of each method in ``methods`` (``verify.certify``), as one chart and a table
+    with the seconds each method took. The MILP (exact mode, ``time_limit`` per target)
+    runs only for the models in ``milp_models``; on the others it is out of reach."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_bound_comparison
+    from .verify import certify
+
+    def draw(name, epsilon, index):
+        net = models[name]
+        x, label = X[index:index + 1], int(y[index])
+        columns, seconds, certs = {}, {}, {}
+        for method in methods:
+            if method == "milp" and name not in milp_models:
+                continue
+            cert = certify(net, x, label, epsilon, method, exact=True, time_limit=time_limit)
+            certs[method] = cert
+            columns[method] = [r.value if r.value is not None else r.bound for r in cert.results]
+            seconds[method] = cert.seconds
+        targets = [r.target for r in next(iter(certs.values())).results]
+        plot_bound_comparison(targets, columns,
+                              title=f"{name}, test image {index} (label {label}), ε = {epsilon:.3f}")
+        plt.show()
+        print(f"{'target':>6} " + " ".join(f"{m:>10}" for m in columns))
+        for i, t in enumerate(targets):
+            print(f"{t:>6} " + " ".join("      none" if columns[m][i] is None else f"{columns[m][i]:10.4f}"
+                                        for m in columns))
+        print(f"{'time/s':>6} " + " ".join(f"{seconds[m]:10.2f}" for m in columns))
+
+    return widgets.interactive(
+        draw,
+        name=widgets.Dropdown(options=list(models), value=model or list(models)[0], description="model"),
+        epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=0.1, step=0.005, readout_format=".3f",
+                                    description="ε", continuous_update=False),
+        index=widgets.IntSlider(value=index, min=0, max=len(X) - 1, description="image",
+                                continuous_update=False),
     )

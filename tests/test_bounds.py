@@ -1,0 +1,157 @@
+"""Interval and linear bound propagation (course_utils.bounds): soundness on random
+small ReLU networks, the conv-unrolling identity, and clear errors on bad input."""
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+from hypothesis import given, settings, strategies as st
+
+from course_utils.bounds import (affine_layers, bound_propagation, interval_based_bound, linear_bounds,
+                                 objective_matrix)
+
+SHAPE = (1, 5, 5)
+
+
+def fc_net(seed: int, widths=(7, 5), classes=3) -> nn.Sequential:
+    torch.manual_seed(seed)
+    layers, n = [nn.Flatten()], 25
+    for w in widths:
+        layers += [nn.Linear(n, w), nn.ReLU()]
+        n = w
+    layers.append(nn.Linear(n, classes))
+    return nn.Sequential(*layers).double().eval()
+
+
+def conv_net(seed: int, stride=2, padding=1, dilation=1, groups=1) -> nn.Sequential:
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, stride=1, padding=1), nn.ReLU(),
+                        nn.Conv2d(2, 2, 3, stride=stride, padding=padding, dilation=dilation, groups=groups),
+                        nn.ReLU(), nn.Flatten())
+    n = net(torch.zeros(1, *SHAPE)).shape[1]
+    net.append(nn.Linear(n, 3))
+    return net.double().eval()
+
+
+def random_box(seed: int, batch: int = 2):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(batch, *SHAPE, generator=g, dtype=torch.float64)
+    eps = 0.3 * torch.rand(1, generator=g, dtype=torch.float64).item()
+    return (x - eps).clamp(min=0), (x + eps).clamp(max=1)
+
+
+def samples(box, n=64, seed=0):
+    l, u = box
+    g = torch.Generator().manual_seed(seed)
+    U = torch.rand(n, *l.shape, generator=g, dtype=l.dtype)
+    U[0], U[1] = 0, 1                                  # the corners too
+    return l + U * (u - l)                             # (n, batch, ...)
+
+
+NETS = st.sampled_from(["fc", "conv", "conv_dilated", "conv_groups"])
+
+
+def make(kind, seed):
+    return {"fc": lambda: fc_net(seed), "conv": lambda: conv_net(seed),
+            "conv_dilated": lambda: conv_net(seed, stride=1, padding=2, dilation=2),
+            "conv_groups": lambda: conv_net(seed, stride=1, padding=0, groups=2)}[kind]()
+
+
+@settings(max_examples=12, deadline=None)
+@given(kind=NETS, seed=st.integers(0, 10_000))
+def test_interval_bounds_contain_every_layer_output(kind, seed):
+    model = make(kind, seed)
+    box = random_box(seed)
+    bounds = bound_propagation(model, box)
+    assert len(bounds) == len(model)
+    z = samples(box).flatten(0, 1)                      # (n * batch, ...)
+    for layer, (l, u) in zip(model, bounds):
+        z = layer(z)
+        zz = z.reshape(-1, *l.shape)
+        assert (l - 1e-9 <= zz).all() and (zz <= u + 1e-9).all()
+
+
+@settings(max_examples=12, deadline=None)
+@given(kind=NETS, seed=st.integers(0, 10_000))
+def test_interval_based_bound_and_linear_bounds_are_sound(kind, seed):
+    model = make(kind, seed)
+    box = random_box(seed)
+    C = objective_matrix(0, 3)
+    lower = interval_based_bound(model, C, bound_propagation(model, box))
+    pre, crown = linear_bounds(model, box, C)
+    assert lower.shape == crown.shape == (2, 3)
+    value = (model(samples(box).flatten(0, 1)) @ C).reshape(-1, 2, 3)
+    assert (lower <= value + 1e-9).all()
+    assert (crown <= value + 1e-9).all()
+    # the objective for the true class is identically zero
+    assert torch.allclose(lower[:, 0], torch.zeros(2, dtype=lower.dtype), atol=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(kind=st.sampled_from(["conv", "conv_dilated", "conv_groups"]), seed=st.integers(0, 10_000))
+def test_conv_bounds_equal_bounds_of_the_unrolled_dense_net(kind, seed):
+    model = make(kind, seed)
+    box = random_box(seed)
+    dense_layers = []
+    affine = affine_layers(model, SHAPE)
+    dense = [nn.Flatten()]
+    for k, (_, W, b) in enumerate(affine):
+        lin = nn.Linear(W.shape[1], W.shape[0]).double()
+        lin.weight.data, lin.bias.data = W.clone(), b.clone()
+        dense += [lin] + ([nn.ReLU()] if k < len(affine) - 1 else [])
+        dense_layers.append(len(dense) - 1 if k == len(affine) - 1 else len(dense) - 2)
+    dense = nn.Sequential(*dense)
+    conv_bounds = bound_propagation(model, box)
+    dense_bounds = bound_propagation(dense, box)
+    for (i, _, _), j in zip(affine, dense_layers):
+        for a, b in zip(conv_bounds[i], dense_bounds[j]):
+            assert torch.allclose(a.flatten(1), b, atol=1e-10)
+
+
+def test_chapter_shapes_on_an_mnist_sized_batch():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 20), nn.ReLU(), nn.Linear(20, 10))
+    X = torch.rand(4, 1, 28, 28)
+    bounds = bound_propagation(model, ((X - 0.1).clamp(min=0), (X + 0.1).clamp(max=1)))
+    assert [tuple(l.shape) for l, _ in bounds] == [(4, 784), (4, 20), (4, 20), (4, 10)]
+    assert interval_based_bound(model, objective_matrix(3), bounds).shape == (4, 10)
+
+
+def test_the_chapters_own_flatten_module_is_accepted():
+    class Flatten(nn.Module):
+        def forward(self, x):
+            return x.view(x.shape[0], -1)
+    model = nn.Sequential(Flatten(), nn.Linear(25, 3))
+    box = random_box(0)
+    l, u = bound_propagation(model, tuple(t.float() for t in box))[-1]
+    assert l.shape == (2, 3) and (l <= u).all()
+
+
+@pytest.mark.parametrize("make_box, message", [
+    (lambda l: (l + 0.1, l), "l > u"),
+    (lambda l: (l * math.nan, l), "finite"),
+    (lambda l: (l, l + math.inf), "finite"),
+    (lambda l: (l, l[:, :, :3]), "same shape"),
+    (lambda l: l, "pair"),
+])
+def test_bad_boxes_raise_clear_errors(make_box, message):
+    l = torch.zeros(1, *SHAPE)
+    with pytest.raises(ValueError, match=message):
+        bound_propagation(fc_net(0), make_box(l))
+
+
+@pytest.mark.parametrize("layer", [nn.Tanh(), nn.MaxPool2d(2), nn.BatchNorm2d(1)])
+def test_unsupported_layers_are_named(layer):
+    model = nn.Sequential(layer, nn.Flatten(), nn.LazyLinear(3))
+    box = (torch.zeros(1, *SHAPE), torch.ones(1, *SHAPE))
+    with pytest.raises(NotImplementedError, match=type(layer).__name__):
+        bound_propagation(model, box)
+    with pytest.raises(NotImplementedError, match=type(layer).__name__):
+        linear_bounds(model, box)
+
+
+def test_interval_based_bound_checks_c():
+    model = fc_net(0)
+    bounds = bound_propagation(model, random_box(0))
+    with pytest.raises(ValueError, match="c must have shape"):
+        interval_based_bound(model, torch.ones(4, 2), bounds)

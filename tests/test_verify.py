@@ -1,0 +1,206 @@
+"""Verification (course_utils.verify, course_utils.solvers): interval <= LP <= MILP <=
+any attack's objective on random small ReLU networks, witnesses that replay, the
+chapter's cvxpy programs agreeing with the direct HiGHS model, and clear errors."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from hypothesis import given, settings, strategies as st
+
+from course_utils.bounds import bound_propagation, objective_matrix
+from course_utils.solvers import check_solver, installed_solvers, solve_cvxpy
+from course_utils.verify import certify, form_lp, form_milp, pgd_targets, tighten_bounds
+from course_utils.threat import linf_box
+
+SHAPE = (1, 4, 4)
+TOL = 1e-5
+
+
+def fc_net(seed: int) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 6), nn.ReLU(),
+                         nn.Linear(6, 3)).eval()
+
+
+def conv_net(seed: int) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 2, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(8, 5), nn.ReLU(), nn.Linear(5, 3)).eval()
+
+
+def example(kind: str, seed: int):
+    model = fc_net(seed) if kind == "fc" else conv_net(seed)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(1, *SHAPE, generator=g)
+    eps = float(0.05 + 0.3 * torch.rand(1, generator=g))
+    y = int(model(x).argmax())
+    return model, x, y, eps
+
+
+def objectives_at_samples(model, x, y, eps, n=256, seed=0):
+    l, u = linf_box(x, eps)
+    g = torch.Generator().manual_seed(seed)
+    X = l + torch.rand(n, *SHAPE, generator=g) * (u - l)
+    logits = model(X)
+    return logits[:, [y]] - logits                      # (n, classes)
+
+
+@settings(max_examples=8, deadline=None)
+@given(kind=st.sampled_from(["fc", "conv"]), seed=st.integers(0, 10_000))
+def test_interval_le_lp_le_milp_le_any_point(kind, seed):
+    model, x, y, eps = example(kind, seed)
+    interval = certify(model, x, y, eps, "interval")
+    lp = certify(model, x, y, eps, "lp")
+    milp = certify(model, x, y, eps, "milp", exact=True)
+    sampled = objectives_at_samples(model, x, y, eps).min(dim=0).values
+    targets = [t for t in range(3) if t != y]
+    _, pgd_obj = pgd_targets(model, x, y, targets, eps)
+    for i, t in enumerate(targets):
+        a, b, c = interval[t], lp[t], milp[t]
+        assert b.status == "optimal" and c.status == "optimal"
+        assert a.bound <= b.value + TOL
+        assert b.value <= c.value + TOL
+        assert c.value <= sampled[t].item() + TOL
+        assert c.value <= pgd_obj[i].item() + TOL
+        # the MILP's optimum is attained at its witness, inside the box, on the real model
+        lo, hi = linf_box(x, eps)
+        assert (c.witness >= lo - 1e-7).all() and (c.witness <= hi + 1e-7).all()
+        assert c.replay_error <= 1e-4
+        assert abs(c.witness_objective - c.value) <= 1e-4
+        # soundness of each verdict
+        if c.verdict == "robust":
+            assert sampled[t] > 0
+        if a.verdict == "robust" or b.verdict == "robust":
+            assert c.verdict == "robust"
+
+
+@settings(max_examples=6, deadline=None)
+@given(kind=st.sampled_from(["fc", "conv"]), seed=st.integers(0, 10_000))
+def test_decide_mode_agrees_with_exact_mode(kind, seed):
+    model, x, y, eps = example(kind, seed)
+    exact = certify(model, x, y, eps, "milp", exact=True)
+    decide = certify(model, x, y, eps, "milp")
+    for r in exact.results:
+        d = decide[r.target]
+        if abs(r.value) < 1e-6:
+            continue                                  # a tie: either answer is right
+        assert d.verdict == ("robust" if r.value > 0 else "attack")
+        if d.verdict == "attack":
+            assert d.witness_objective <= 1e-6 and not d.flagged
+        if d.bound is not None:
+            assert d.bound <= r.value + TOL
+
+
+@pytest.mark.parametrize("kind", ["fc", "conv"])
+def test_cvxpy_programs_match_the_direct_highs_model(kind):
+    model, x, y, eps = example(kind, 3)
+    box = tuple(t.double() for t in linf_box(x, eps))
+    bounds = bound_propagation(model, box)
+    lp = certify(model, x, y, eps, "lp")
+    exact = certify(model, x, y, eps, "milp", exact=True)
+    C = objective_matrix(y, 3).numpy()
+    for t in (t for t in range(3) if t != y):
+        for stable in (False, True):
+            prob, (z, v) = form_milp(model, C[:, t], box, bounds, stable_binaries=stable)
+            s = solve_cvxpy(prob, "HIGHS")
+            assert s.status == "optimal" and s.value == pytest.approx(exact[t].value, abs=1e-4)
+            prob, _ = form_lp(model, C[:, t], box, bounds, stable_binaries=stable)
+            s = solve_cvxpy(prob, "HIGHS", integer=False)
+            assert s.status == "optimal" and s.value == pytest.approx(lp[t].value, abs=1e-4)
+        # the chapter's check: the MILP's last layer is the model's output at z[0]
+        prob, (z, v) = form_milp(model, C[:, t], box, bounds)
+        solve_cvxpy(prob, "HIGHS")
+        with torch.no_grad():
+            out = model(torch.tensor(z[0].value, dtype=torch.float32).reshape(1, *SHAPE))[0].numpy()
+        assert np.abs(out - z[-1].value).max() < 1e-4
+
+
+def test_tightened_bounds_are_sound_and_inside_the_interval_ones():
+    model, x, y, eps = example("fc", 7)
+    box = tuple(t.double() for t in linf_box(x, eps))
+    pre = tighten_bounds(model, box)
+    interval = bound_propagation(model, box)
+    l, u = linf_box(x, eps)
+    X = l + torch.rand(512, *SHAPE, generator=torch.Generator().manual_seed(0)) * (u - l)
+    z = X
+    k = 0
+    for i, layer in enumerate(model):
+        z = layer(z)
+        if isinstance(layer, nn.Linear) and k < len(pre):
+            lo, hi = pre[k]
+            assert (torch.as_tensor(lo) <= z.double() + TOL).all() and (z.double() <= torch.as_tensor(hi) + TOL).all()
+            assert (lo >= interval[i][0][0].numpy() - 1e-9).all() and (hi <= interval[i][1][0].numpy() + 1e-9).all()
+            k += 1
+
+
+def test_time_limit_gives_unknown_never_a_number():
+    model, x, y, eps = example("fc", 11)
+    cert = certify(model, x, y, 0.5, "milp", exact=True, time_limit=0.0, use_pgd=False)
+    for r in cert.results:
+        assert r.status in ("optimal", "time_limit")
+        if r.status != "optimal":
+            assert r.value is None and r.verdict == "unknown"
+
+
+@pytest.mark.parametrize("epsilon", [-0.1, math.nan, math.inf, "a"])
+def test_bad_epsilon(epsilon):
+    model, x, y, _ = example("fc", 0)
+    with pytest.raises(ValueError, match="epsilon"):
+        certify(model, x, y, epsilon, "interval")
+
+
+def test_bad_arguments_raise_clear_errors():
+    model, x, y, eps = example("fc", 0)
+    with pytest.raises(ValueError, match="method"):
+        certify(model, x, y, eps, "exact")
+    with pytest.raises(ValueError, match="x must"):
+        certify(model, x * 3, y, eps, "interval")
+    with pytest.raises(ValueError, match="batch dimension"):
+        certify(model, torch.cat([x, x]), y, eps, "interval")
+    with pytest.raises(ValueError, match="y must"):
+        certify(model, x, 7, eps, "interval")
+    with pytest.raises(NotImplementedError, match="Tanh"):
+        certify(nn.Sequential(nn.Flatten(), nn.Linear(16, 4), nn.Tanh(), nn.Linear(4, 3)), x, 0, eps, "lp")
+
+
+def test_missing_solver_names_the_installed_ones():
+    model, x, y, eps = example("fc", 0)
+    installed = installed_solvers()
+    assert "HIGHS" in installed
+    missing = next(s for s in ("GUROBI", "SCIP", "CPLEX", "MOSEK", "XPRESS") if s not in installed)
+    with pytest.raises(ValueError, match="not installed.*HIGHS"):
+        certify(model, x, y, eps, "milp", solver=missing)
+    with pytest.raises(ValueError, match="not installed"):
+        check_solver("NO_SUCH_SOLVER")
+    with pytest.raises(ValueError, match="mixed-integer"):
+        check_solver("CLARABEL", integer=True)
+
+
+def test_direct_highs_still_solves_after_a_cvxpy_solve():
+    # HiGHS has one scheduler per process; the direct model must not ask for another
+    # thread count than the one cvxpy's HiGHS started it with.
+    model, x, y, eps = example("fc", 5)
+    box = tuple(t.double() for t in linf_box(x, eps))
+    t = (y + 1) % 3
+    prob, _ = form_milp(model, objective_matrix(y, 3).numpy()[:, t], box, bound_propagation(model, box))
+    first = solve_cvxpy(prob, "HIGHS")
+    r = certify(model, x, y, eps, "milp", exact=True, targets=[t])[t]
+    assert r.status == "optimal" and r.value == pytest.approx(first.value, abs=1e-4)
+
+
+def test_another_cvxpy_solver_gives_the_same_answers():
+    # any installed cvxpy solver goes through the chapter's cvxpy programs
+    model, x, y, eps = example("fc", 2)
+    ours = certify(model, x, y, eps, "milp", exact=True)
+    other = certify(model, x, y, eps, "milp", exact=True, solver="SCIPY")
+    lp = certify(model, x, y, eps, "lp")
+    lp_other = certify(model, x, y, eps, "lp", solver="SCIPY")
+    for r in ours.results:
+        assert other[r.target].value == pytest.approx(r.value, abs=1e-4)
+        assert other[r.target].verdict == r.verdict
+        assert lp_other[r.target].value == pytest.approx(lp[r.target].value, abs=1e-4)
