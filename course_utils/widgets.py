@@ -164,14 +164,7 @@ def logit_bounds_widget(models: dict, X, y, epsilon: float = 0.1, index: int = 0
         print("lower:", " ".join(f"{v:9.2f}" for v in l[0].tolist()))
         print("upper:", " ".join(f"{v:9.2f}" for v in u[0].tolist()))
 
-    return widgets.interactive(
-        draw,
-        name=widgets.Dropdown(options=list(models), value=model or list(models)[0], description="model"),
-        epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=0.2, step=0.005, readout_format=".3f",
-                                    description="ε", continuous_update=False),
-        index=widgets.IntSlider(value=index, min=0, max=len(X) - 1, description="image",
-                                continuous_update=False),
-    )
+    return widgets.interactive(draw, **_model_epsilon_image(models, model, epsilon, 0.2, index, len(X)))
 
 
 def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: int = 0, model: str = None,
@@ -207,11 +200,14 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
                                         for m in columns))
         print(f"{'time/s':>6} " + " ".join(f"{seconds[m]:10.2f}" for m in columns))
 
-    return widgets.interactive(
-        draw,
+    return widgets.interactive(draw, **_model_epsilon_image(models, model, epsilon, 0.1, index, len(X)))
+
+
+def _model_epsilon_image(models: dict, model, epsilon: float, eps_max: float, index: int, n: int) -> dict:
+    """The verification widgets' controls: a model menu, an ε slider and an image slider."""
+    return dict(
         name=widgets.Dropdown(options=list(models), value=model or list(models)[0], description="model"),
-        epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=0.1, step=0.005, readout_format=".3f",
+        epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=eps_max, step=0.005, readout_format=".3f",
                                     description="ε", continuous_update=False),
-        index=widgets.IntSlider(value=index, min=0, max=len(X) - 1, description="image",
-                                continuous_update=False),
+        index=widgets.IntSlider(value=index, min=0, max=n - 1, description="image", continuous_update=False),
     )
