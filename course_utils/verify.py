@@ -351,6 +351,17 @@ def _bounds_list(model, x, box64, pre):
 # --- certify -------------------------------------------------------------------------------
 
 
+def _solve_chapter_program(form, model, c, box64, bounds, solver: str):
+    """Build the chapter's cvxpy program (``form_lp`` or ``form_milp``) for objective ``c``
+    and solve it with a non-HiGHS ``solver``. Returns ``(solution, input point, last
+    layer)``; the last two are ``None`` unless the status is optimal."""
+    problem, (z, _) = form(model, c, box64, bounds)
+    s = solve_cvxpy(problem, solver, integer=form is form_milp)
+    if s.status != "optimal":
+        return s, None, None
+    return s, z[0].value, z[-1].value
+
+
 def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: str = "milp", *,
             exact: bool = False, solver: str = DEFAULT_SOLVER, time_limit: float = 120.0,
             targets: Optional[Sequence[int]] = None, use_pgd: bool = True) -> Certificate:
@@ -423,10 +434,7 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
                 s = prog.solve(time_limit=time_limit)
                 point, program_logits = s.x, s.logits
             else:
-                problem, (z, _) = form_lp(model, c, box64, bounds)
-                s = solve_cvxpy(problem, solver, integer=False)
-                point = z[0].value if s.status == "optimal" else None
-                program_logits = z[-1].value if s.status == "optimal" else None
+                s, point, program_logits = _solve_chapter_program(form_lp, model, c, box64, bounds, solver)
             r.status, r.seconds = s.status, s.seconds
             if s.status == "optimal":
                 r.value = r.bound = s.value
@@ -497,10 +505,7 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
                 s = prog.solve(time_limit=time_limit, stop_at_sign=not exact)
                 point, program_logits = s.x, s.logits
             else:
-                problem, (z, _) = form_milp(model, c, box64, bounds)
-                s = solve_cvxpy(problem, solver, integer=True)
-                point = z[0].value if s.status == "optimal" else None
-                program_logits = z[-1].value if s.status == "optimal" else None
+                s, point, program_logits = _solve_chapter_program(form_milp, model, c, box64, bounds, solver)
                 s.primal = s.value
             r.status, r.seconds = s.status, s.seconds
             if exact:
