@@ -14,6 +14,7 @@ Practice*, chapter 3):
 ``bounds``    interval and linear (CROWN-style) bound propagation
 ``solvers``   solver choice and status handling (HiGHS by default)
 ``verify``    MILP / LP formulations and certification
+``certified`` certified accuracy over many images (beyond the chapter)
 ``published_verification``  the chapter's printed verification figures, beside ours
 ``plotting``, ``widgets``  figures and sliders for the notebooks
 """

@@ -133,11 +133,17 @@ def plot_relu_relaxation(l: float = -1.0, u: float = 1.5, ax=None):
     ax.fill([l, 0, u], [0, 0, u], color="tab:blue", alpha=0.18, label="convex hull (LP relaxation)")
     ax.plot([l, 0, u], [0, 0, u], color="black", lw=2.5, label="bounded ReLU (MILP)")
     ax.plot([l, u], [0, u], "--", color="tab:blue", lw=1.2)
+    return _finish_relu_axes(ax, l, u, r"pre-activation $\hat z = Wz + b$",
+                             f"l = {l:g}, u = {u:g}: upper side z ≤ u (ẑ − l) / (u − l)")
+
+
+def _finish_relu_axes(ax, l: float, u: float, xlabel: str, title: str):
+    """Dotted lines at l and u, labels, legend: the frame of both ReLU-relaxation pictures."""
     ax.axvline(l, color="0.6", lw=0.8, ls=":")
     ax.axvline(u, color="0.6", lw=0.8, ls=":")
-    ax.set_xlabel(r"pre-activation $\hat z = Wz + b$")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(r"activation $z$")
-    ax.set_title(f"l = {l:g}, u = {u:g}: upper side z ≤ u (ẑ − l) / (u − l)", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     ax.figure.tight_layout()
     return ax.figure
@@ -201,3 +207,90 @@ def plot_bound_comparison(targets, columns: dict, ax=None, title: str = ""):
     ax.legend(fontsize=8)
     ax.figure.tight_layout()
     return ax.figure
+
+
+# --- beyond the chapter: linear bounds and certified accuracy ----------------------------
+
+METHOD_COLORS = {"interval": "tab:orange", "crown": "tab:green", "lp": "tab:blue", "milp": "black",
+                 "pgd": "tab:red"}
+
+
+def plot_crown_relaxation(l: float = -1.0, u: float = 1.5, ax=None):
+    """An unstable ReLU on ``[l, u]`` between CROWN's two lines: the chord above, and
+    below the line through 0 with slope 1 when ``u >= -l``, else slope 0 (the closer of
+    the two triangle sides)."""
+    if not l < 0 < u:
+        raise ValueError(f"need l < 0 < u for an unstable ReLU, got l={l}, u={u}")
+    ax = ax or plt.figure(figsize=(5.5, 3.6)).gca()
+    zs = np.linspace(l, u, 200)
+    slope = 1.0 if u >= -l else 0.0
+    ax.fill_between(zs, slope * zs, u * (zs - l) / (u - l), color="tab:green", alpha=0.15,
+                    label="between CROWN's lines")
+    ax.plot(zs, np.maximum(zs, 0), color="black", lw=2.5, label="ReLU")
+    ax.plot(zs, u * (zs - l) / (u - l), "--", color="tab:green", lw=1.5, label="upper: the chord")
+    ax.plot(zs, slope * zs, ":", color="tab:green", lw=2, label=f"lower: slope {slope:g}")
+    return _finish_relu_axes(ax, l, u, r"pre-activation $\hat z$",
+                             f"l = {l:g}, u = {u:g}: two lines instead of a triangle")
+
+
+def plot_bound_sandwich(sandwich: dict, ax=None, title: str = ""):
+    """Lower bounds (interval, CROWN, LP, MILP) and PGD's attack value on one objective
+    against ε, from ``certified.bound_sandwich``. The true minimum (MILP) lies between
+    every lower bound and the attack; below the zero line nothing is proven."""
+    ax = ax or plt.figure(figsize=(7, 4)).gca()
+    eps = np.asarray(sandwich["epsilon"])
+    for key, label, style in (("pgd", "PGD (an attack: upper bound)", "-^"), ("milp", "MILP (exact)", "-o"),
+                              ("lp", "LP (chapter's, interval bounds)", "-s"), ("crown", "CROWN", "-D"),
+                              ("interval", "interval", "-v")):
+        vals = np.array([np.nan if v is None else v for v in sandwich[key]], float)
+        ax.plot(eps, vals, style, color=METHOD_COLORS[key], label=label, ms=4, lw=1.4)
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_xlabel("ε (l∞)")
+    ax.set_ylabel("bound on min (logit_y − logit_t)")
+    low = np.nanmin(np.array([np.nan if v is None else v for v in sandwich["milp"]], float))
+    ax.set_ylim(bottom=min(-5.0, 3 * low), top=None)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_certified_curves(curves: dict, ax=None, title: str = ""):
+    """Certified accuracy against ε: ``curves`` has ``"epsilon"`` and one list per method
+    (and ``"pgd"``, the fraction that survive the attack: an upper bound)."""
+    ax = ax or plt.figure(figsize=(6, 3.8)).gca()
+    eps = curves["epsilon"]
+    for key in ("pgd", "milp", "lp", "crown", "interval"):
+        if key in curves:
+            label = "PGD (upper bound)" if key == "pgd" else key if key == "interval" else key.upper()
+            ax.plot(eps, curves[key], "-o", ms=3, color=METHOD_COLORS[key], label=label,
+                    lw=2.2 if key == "milp" else 1.3)
+    ax.set_xlabel("ε (l∞)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_verdict_grid(X: torch.Tensor, verdict, decided_by, M: int = 3, N: int = 10, title: str = ""):
+    """The first ``M*N`` images with a coloured frame: green proven robust, red attacked,
+    grey unknown; the caption names the step that decided."""
+    colors = {"robust": "tab:green", "attacked": "tab:red", "unknown": "0.5"}
+    fig, axes = plt.subplots(M, N, figsize=(N * 0.95, M * 1.15))
+    for k, ax in enumerate(np.asarray(axes).reshape(-1)):
+        ax.set_xticks([]), ax.set_yticks([])
+        if k >= len(verdict):
+            ax.axis("off")
+            continue
+        ax.imshow(X[k].reshape(28, 28).cpu(), cmap="gray")
+        for side in ax.spines.values():
+            side.set_edgecolor(colors[verdict[k]])
+            side.set_linewidth(3)
+        ax.set_title(decided_by[k] or "unknown", fontsize=7, color=colors[verdict[k]])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -93,6 +93,11 @@ def solve_cvxpy(problem, solver: str = DEFAULT_SOLVER, integer: bool = True, **o
 
 _BANNER_SHOWN = False
 
+PROCESS_OPTIONS: dict = {}
+"""HiGHS options every ``ReluProgram`` of this process gets. Set ``{"threads": 1}``
+here *before the first solve* in a worker process (HiGHS fixes its thread pool at the
+first run; a different count later makes every run fail)."""
+
 
 def _highspy():
     """``highspy``, imported with its one-time start-up banner kept off stdout (it would
@@ -116,7 +121,7 @@ def _highspy():
 
 
 class ReluProgram:
-    """The big-M program of a fully connected ReLU network over an input box, in HiGHS.
+    """The big-M program of a ReLU network over an input box, in HiGHS.
 
     Columns: the input ``x`` (n0), then for every hidden layer its activations ``a_k``,
     and for each *unstable* neuron (``l < 0 < u``) a binary ``v`` and its
@@ -126,7 +131,8 @@ class ReluProgram:
     not columns: the objective ``c^T (W_d a_{d-1} + b_d)`` is written on ``a_{d-1}``.
 
     Args:
-        layers: ``[(W, b), ...]`` float64 arrays of every affine layer (last = logits).
+        layers: ``[(W, b), ...]`` of every affine layer (last = logits): ``W`` a float64
+            array or a ``scipy.sparse`` matrix (a lowered convolution), ``b`` an array.
         box: ``(l0, u0)`` flattened input box.
         pre_bounds: ``(l, u)`` of the pre-activations of every hidden layer.
         relax: when true the binaries become ``0 <= v <= 1`` (the chapter's LP).
@@ -136,8 +142,10 @@ class ReluProgram:
     def __init__(self, layers: Sequence[Tuple[np.ndarray, np.ndarray]], box: Tuple[np.ndarray, np.ndarray],
                  pre_bounds: Sequence[Tuple[np.ndarray, np.ndarray]], relax: bool = False,
                  hidden_layers: Optional[int] = None):
+        from scipy import sparse
         hp = _highspy()
-        self.layers = [(np.asarray(W, float), np.asarray(b, float)) for W, b in layers]
+        self.layers = [(W.tocsr().astype(float) if sparse.issparse(W) else np.asarray(W, float),
+                        np.asarray(b, float)) for W, b in layers]
         self.relax = relax
         nh = len(self.layers) - 1 if hidden_layers is None else hidden_layers
         self.num_hidden = nh
@@ -170,50 +178,43 @@ class ReluProgram:
             col_hi.append(np.ones(iu.size))
             integ.append(np.full(iu.size, not relax))
             prev = np.asarray(prev_cols)
+            Wr = sparse.csr_matrix(W)        # rows of W, zeros dropped
 
-            def dense_rows(neurons, a_coef, extra=None):
-                # rows  a_coef * a_j - W_j a_prev (+ coef v_j)  for each neuron j
+            def affine_rows(neurons, own_cols):
+                # one row  own_j - W_j a_prev  per neuron j (its bounds are set by the caller)
                 nonlocal nrow
-                for t, j in enumerate(neurons):
-                    nz = np.flatnonzero(W[j])
-                    r_idx.append(np.full(nz.size + 1, nrow))
-                    c_idx.append(np.concatenate([prev[nz], [a_cols[j]]]))
-                    vals.append(np.concatenate([-W[j, nz], [a_coef]]))
-                    if extra is not None:
-                        col, coef = extra[t]
-                        r_idx.append(np.array([nrow]))
-                        c_idx.append(np.array([col]))
-                        vals.append(np.array([coef]))
-                    nrow += 1
+                sub = Wr[neurons].tocoo()
+                order = np.lexsort((sub.col, sub.row))
+                r_idx.append(nrow + sub.row[order]); c_idx.append(prev[sub.col[order]])
+                vals.append(-sub.data[order])
+                r_idx.append(nrow + np.arange(len(neurons))); c_idx.append(np.asarray(own_cols))
+                vals.append(np.ones(len(neurons)))
+                nrow += len(neurons)
 
             ia = np.flatnonzero(active)
-            dense_rows(ia, 1.0)                                   # a - W a_prev = b
+            affine_rows(ia, a_cols[ia])                           # a - W a_prev = b
             rows_lo.append(b[ia]); rows_hi.append(b[ia])
-            # each unstable neuron gets a pre-activation column p in [l, u] (one dense
-            # row p - W a_prev = b); its ReLU rows then touch only p, a and v.
+            # each unstable neuron gets a pre-activation column p in [l, u] (one row
+            # p - W a_prev = b); its ReLU rows then touch only p, a and v.
             p_cols = ncol + np.arange(iu.size)
             ncol += iu.size
             col_lo.append(l[iu]); col_hi.append(u[iu]); integ.append(np.zeros(iu.size, dtype=bool))
-            for t, j in enumerate(iu):
-                nz = np.flatnonzero(W[j])
-                r_idx.append(np.full(nz.size + 1, nrow))
-                c_idx.append(np.concatenate([prev[nz], [p_cols[t]]]))
-                vals.append(np.concatenate([-W[j, nz], [1.0]]))
-                nrow += 1
+            affine_rows(iu, p_cols)
             rows_lo.append(b[iu]); rows_hi.append(b[iu])
-            def sparse_rows(entries, lo, hi):
+
+            def relu_rows(cols_coefs, lo, hi):
+                # one row per unstable neuron: sum of coef * column over (columns, coefs)
                 nonlocal nrow
-                for t, j in enumerate(iu):
-                    cols, coefs = zip(*entries(t, j))
-                    r_idx.append(np.full(len(cols), nrow)); c_idx.append(np.array(cols))
-                    vals.append(np.array(coefs, float))
-                    nrow += 1
+                rows = nrow + np.arange(iu.size)
+                for cols, coef in cols_coefs:
+                    r_idx.append(rows); c_idx.append(cols); vals.append(np.broadcast_to(coef, (iu.size,)))
+                nrow += iu.size
                 rows_lo.append(lo); rows_hi.append(hi)
+
             none, inf = np.full(iu.size, -np.inf), np.full(iu.size, np.inf)
-            sparse_rows(lambda t, j: [(a_cols[j], 1.0), (p_cols[t], -1.0)], np.zeros(iu.size), inf)  # a >= p
-            sparse_rows(lambda t, j: [(a_cols[j], 1.0), (p_cols[t], -1.0), (v_cols[t], -l[j])],
-                        none, -l[iu])                                           # a <= p - l (1 - v)
-            sparse_rows(lambda t, j: [(a_cols[j], 1.0), (v_cols[t], -u[j])], none, np.zeros(iu.size))  # a <= u v
+            relu_rows([(a_cols[iu], 1.0), (p_cols, -1.0)], np.zeros(iu.size), inf)       # a >= p
+            relu_rows([(a_cols[iu], 1.0), (p_cols, -1.0), (v_cols, -l[iu])], none, -l[iu])  # a <= p - l (1 - v)
+            relu_rows([(a_cols[iu], 1.0), (v_cols, -u[iu])], none, np.zeros(iu.size))     # a <= u v
             self.a_cols.append(a_cols)
             self.v_cols.append(v_cols)
             self.p_cols.append(p_cols)
@@ -243,12 +244,13 @@ class ReluProgram:
         # no "threads" option: HiGHS keeps one global scheduler per process, and asking
         # for a thread count other than the one it started with (e.g. by cvxpy's HiGHS
         # earlier in the same process) makes run() fail
-        self.options = {"random_seed": 0}
+        self.options = {"random_seed": 0, **PROCESS_OPTIONS}
         self.integrality = integrality
         self.prev_cols = prev_cols
         self._cost = np.zeros(ncol)
         self._offset = 0.0
         self._start = None
+        self._last_status = None
         self.highs = self._fresh()
 
     def _fresh(self):
@@ -311,9 +313,9 @@ class ReluProgram:
         import time
         hp = _highspy()
         mip = bool(self.integrality.any()) and not self.relax
-        if mip:
-            # a fresh instance per MIP solve: an interrupted HiGHS MIP leaves state behind
-            # that makes the next run() stop at once
+        if mip or self._last_status in ("time_limit", "interrupted"):
+            # a fresh instance per MIP solve: an interrupted HiGHS MIP (or any run that
+            # hit its time limit) leaves state behind that makes the next run() stop at once
             self.highs = self._fresh()
         h = self.highs
         h.setOptionValue("time_limit", float(time_limit))
@@ -321,6 +323,9 @@ class ReluProgram:
             # only "is there a point with objective <= 0?": every node whose bound is
             # above 0 is cut off, and "infeasible" means the objective is > 0 everywhere
             h.setOptionValue("objective_bound", 0.0)
+            # presolve removes next to nothing from these programs and costs about a
+            # sixth of a sign decision (measured on the small net)
+            h.setOptionValue("presolve", "off")
             self._start = None   # a start with a positive objective is of no use here
         if mip and self._start is not None:
             sol = hp.HighsSolution()
@@ -363,6 +368,7 @@ class ReluProgram:
         else:
             word = h.modelStatusToString(status)
         self.last_sign = sign
+        self._last_status = word
         out = Solution(word, None, bound if (bound is not None and math.isfinite(bound)) else None, seconds)
         if has_sol:
             col = np.asarray(h.getSolution().col_value)
@@ -380,3 +386,44 @@ class ReluProgram:
             # the callback saw the sign settled: keep the proven bound it saw
             out.bound = max(out.bound if out.bound is not None else -math.inf, sign["dual"])
         return out
+
+
+# --- several sign decisions at once, in worker processes ------------------------------
+
+_POOL = None
+_POOL_SIZE = 0
+
+
+def _pool_init() -> None:
+    PROCESS_OPTIONS["threads"] = 1          # each worker gets one core's worth
+
+
+def _decide_job(args) -> "Solution":
+    """One MILP sign decision in a worker: build the program, solve with the cutoff at 0."""
+    layers, box, pre_bounds, c, time_limit, options = args
+    prog = ReluProgram(layers, box, pre_bounds, relax=False)
+    for name, value in options.items():
+        prog.set_option(name, value)
+    prog.set_logit_objective(c)
+    return prog.solve(time_limit=time_limit, stop_at_sign=True)
+
+
+def decide_in_parallel(layers, box, pre_bounds, objectives: Sequence[np.ndarray], time_limit: float,
+                       options: dict, workers: int) -> List["Solution"]:
+    """Decide the sign of ``min c^T z_{d+1}`` for each ``c`` in ``objectives``, one MILP
+    per worker process (a pool of ``workers`` processes, started once and kept). The
+    workers import only numpy and highspy, so the first call costs about a second and
+    later ones almost nothing."""
+    global _POOL, _POOL_SIZE
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    if _POOL is None or _POOL_SIZE != workers:
+        if _POOL is not None:
+            _POOL.shutdown()
+        _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_pool_init)
+        _POOL_SIZE = workers
+        import atexit
+        atexit.register(_POOL.shutdown)
+    jobs = [(layers, box, pre_bounds, np.asarray(c, float), float(time_limit), dict(options)) for c in objectives]
+    return list(_POOL.map(_decide_job, jobs))

@@ -27,14 +27,17 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
+from scipy import sparse
 
 from . import solvers
-from .bounds import (affine_layers, bound_propagation, check_box, interval_based_bound, linear_bounds,
-                     objective_matrix)
+from .bounds import (affine_indices, affine_layers, bound_propagation, check_box, interval_based_bound,
+                     linear_bounds, objective_matrix)
 from .solvers import DEFAULT_SOLVER, ReluProgram, Solution, check_solver, solve_cvxpy
 from .threat import check_images, check_nonnegative, linf_box
 
 METHODS = ("interval", "lp", "milp")
+DECIDE_STAGES = ("pgd", "crown", "lp", "milp")
+"""The steps of ``certify``'s decide mode, cheapest first."""
 REPLAY_TOLERANCE = 1e-4
 """Largest allowed gap between a program's logits and the model's at its witness."""
 
@@ -48,8 +51,8 @@ def _program_data(model: nn.Sequential, initial_bound, bounds):
         raise ValueError(f"initial_bound must hold one box (batch 1), got a batch of {l0.shape[0]}")
     if len(bounds) != len(model):
         raise ValueError(f"bounds must have one (l, u) per layer of the model ({len(model)}), got {len(bounds)}")
-    layers = affine_layers(model, l0.shape[1:])
-    W = [w.numpy() for _, w, _ in layers]
+    layers = affine_layers(model, l0.shape[1:], sparse=True)
+    W = [w if sparse.issparse(w) else w.numpy() for _, w, _ in layers]
     b = [v.numpy() for _, _, v in layers]
     l = [bounds[i][0][0].reshape(-1).double().cpu().numpy() for i, _, _ in layers]
     u = [bounds[i][1][0].reshape(-1).double().cpu().numpy() for i, _, _ in layers]
@@ -251,7 +254,13 @@ class Certificate:
 
 
 def _dense(model, x):
-    return [(W.numpy(), b.numpy()) for _, W, b in affine_layers(model, x.shape[1:])]
+    """``[(W, b), ...]`` for the solvers: numpy for ``Linear``, scipy.sparse for ``Conv2d``."""
+    return [(W if sparse.issparse(W) else W.numpy(), b.numpy())
+            for _, W, b in affine_layers(model, x.shape[1:], sparse=True)]
+
+
+def _row(W, j: int) -> np.ndarray:
+    return W[j].toarray().ravel() if sparse.issparse(W) else W[j]
 
 
 def _replay(model: nn.Module, x: torch.Tensor, point: np.ndarray, box64, program_logits, result: TargetResult,
@@ -291,48 +300,48 @@ def _check_inputs(model, x, y, epsilon, method):
 # --- tightened intermediate bounds ---------------------------------------------------------
 
 
-def tighten_bounds(model: nn.Sequential, initial_bound, lp: bool = True, time_limit: float = 10.0
-                   ) -> List[Tuple[np.ndarray, np.ndarray]]:
+def tighten_bounds(model: nn.Sequential, initial_bound, lp: bool = True, time_limit: float = 10.0,
+                   max_lp_neurons: int = 300, linear: Optional[List] = None) -> List[Tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds of every hidden layer, tighter than intervals.
 
     First CROWN-style linear bounds (``bounds.linear_bounds``), intersected with
     the interval bounds; then, with ``lp``, layer by layer, one LP per still-unstable
     neuron (its minimum and maximum over the LP relaxation of the layers before it,
-    built with the bounds already tightened), as MIPVerify does. Every bound stays
-    sound: a solve that does not reach optimality keeps the previous bound.
+    built with the bounds already tightened), as MIPVerify does. A layer with more
+    than ``max_lp_neurons`` unstable neurons (a CNN's convolutions) keeps its linear
+    bounds: two LPs per neuron would cost minutes. Every bound stays sound: a solve
+    that does not reach optimality keeps the previous bound.
+
+    ``linear``: the first output of ``linear_bounds(model, initial_bound)`` when it
+    is already at hand (it is not computed again).
 
     Returns:
         ``[(l, u), ...]`` float64 arrays, one pair per hidden affine layer.
     """
     l0, u0 = check_box(initial_bound)
     l0, u0 = l0.double(), u0.double()
-    layers = _dense(model, l0)
-    interval = bound_propagation(model, (l0, u0))
-    idx = [i for i, _, _ in affine_layers(model, l0.shape[1:])]
-    crown, _ = linear_bounds(model, (l0, u0))
-    pre = []
-    for k in range(len(layers) - 1):
-        li, ui = (t[0].reshape(-1).numpy() for t in interval[idx[k]])
-        lc, uc = crown[k][0][0].numpy(), crown[k][1][0].numpy()
-        pre.append((np.maximum(li, lc), np.minimum(ui, uc)))
+    crown = linear_bounds(model, (l0, u0))[0] if linear is None else linear
+    # linear_bounds already intersects every layer with its interval bound
+    pre = [(lc[0].double().numpy(), uc[0].double().numpy()) for lc, uc in crown[:-1]]
     if not lp:
         return pre
+    layers = _dense(model, l0)
     box = (l0[0].reshape(-1).numpy(), u0[0].reshape(-1).numpy())
     for k in range(1, len(layers) - 1):
         l, u = pre[k][0].copy(), pre[k][1].copy()
         unstable = np.flatnonzero((l < 0) & (u > 0))
-        if unstable.size == 0:
+        if unstable.size == 0 or unstable.size > max_lp_neurons:
             continue
         prog = ReluProgram(layers, box, pre[:k], relax=True, hidden_layers=k)
         W, b = layers[k]
         for j in unstable:
-            prog.set_objective(prog.a_cols[k - 1], W[j], b[j])
+            prog.set_objective(prog.a_cols[k - 1], _row(W, j), b[j])
             s = prog.solve(time_limit=time_limit)
             if s.status == "optimal":
                 l[j] = max(l[j], s.value)
             if l[j] >= 0:
                 continue
-            prog.set_objective(prog.a_cols[k - 1], -W[j], -b[j])
+            prog.set_objective(prog.a_cols[k - 1], -_row(W, j), -b[j])
             s = prog.solve(time_limit=time_limit)
             if s.status == "optimal":
                 u[j] = min(u[j], -s.value)
@@ -343,7 +352,7 @@ def tighten_bounds(model: nn.Sequential, initial_bound, lp: bool = True, time_li
 def _bounds_list(model, x, box64, pre):
     """A ``bound_propagation``-shaped list whose affine entries are replaced by ``pre``."""
     bounds = [list(t) for t in bound_propagation(model, box64)]
-    for k, (i, _, _) in enumerate(affine_layers(model, x.shape[1:])[:-1]):
+    for k, i in enumerate(affine_indices(model)[:-1]):
         bounds[i] = [torch.as_tensor(pre[k][0])[None], torch.as_tensor(pre[k][1])[None]]
     return [tuple(t) for t in bounds]
 
@@ -364,7 +373,9 @@ def _solve_chapter_program(form, model, c, box64, bounds, solver: str):
 
 def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: str = "milp", *,
             exact: bool = False, solver: str = DEFAULT_SOLVER, time_limit: float = 120.0,
-            targets: Optional[Sequence[int]] = None, use_pgd: bool = True) -> Certificate:
+            targets: Optional[Sequence[int]] = None, use_pgd: bool = True,
+            stages: Sequence[str] = DECIDE_STAGES, stop_at_attack: bool = False, workers: int = 1
+            ) -> Certificate:
     """Is ``x`` robust to l∞ perturbations of size ``epsilon``, target by target?
     (chapter 3, "Certifying robustness").
 
@@ -389,12 +400,31 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
         time_limit: seconds per MILP; a MILP stopped by it gives ``"unknown"``.
         targets: the target classes (default: every class but ``y``).
         use_pgd: in decide mode, try a targeted PGD attack before any solver.
+        stages: in decide mode, which of ``DECIDE_STAGES`` ("pgd", "crown", "lp",
+            "milp") to run, always in that order; without "milp" a target that the
+            earlier stages leave open stays ``"unknown"`` (with its best bound).
+        stop_at_attack: in decide mode, stop at the first attack found (the image's
+            verdict is then known); the targets not yet settled keep verdict
+            ``"unknown"`` with status ``"skipped"``. Open targets go to the MILP
+            lowest bound first.
+        workers: in decide mode with HiGHS, solve the MILPs of up to this many targets
+            at once in worker processes (kept between calls); 1 solves them here, one
+            after the other.
 
     Returns:
         A ``Certificate`` (``.results``, ``.verdict``, ``.table()``).
     """
     start = time.perf_counter()
     epsilon, y, num_classes = _check_inputs(model, x, y, epsilon, method)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    stages = tuple(stages)
+    if any(s not in DECIDE_STAGES for s in stages):
+        raise ValueError(f"stages must be a subset of {DECIDE_STAGES}, got {stages}")
+    if exact:
+        stages = ("milp",)
+    elif not use_pgd:
+        stages = tuple(s for s in stages if s != "pgd")
     if method != "interval":
         solver = check_solver(solver, integer=(method == "milp"))
     time_limit = check_nonnegative(time_limit, "time_limit")
@@ -418,12 +448,12 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
         cert.seconds = time.perf_counter() - start
         return cert
 
-    layers = _dense(model, x)
     flat_box = tuple(t[0].reshape(-1).numpy() for t in box64)
 
     if method == "lp":
+        layers = _dense(model, x)
         bounds = bound_propagation(model, box64)
-        idx = [i for i, _, _ in affine_layers(model, x.shape[1:])]
+        idx = affine_indices(model)
         pre = [tuple(bounds[i][j][0].reshape(-1).numpy() for j in (0, 1)) for i in idx[:-1]]
         prog = ReluProgram(layers, flat_box, pre, relax=True) if solver == "HIGHS" else None
         for t in targets:
@@ -452,7 +482,7 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
     results = {t: TargetResult(t, "unknown") for t in targets}
     pgd_x, pgd_obj = None, None
     open_targets = list(targets)
-    if use_pgd or exact:
+    if "pgd" in stages or exact:
         t0 = time.perf_counter()
         pgd_x, pgd_obj = pgd_targets(model, x, y, targets, epsilon)
         pgd_x, pgd_obj = pgd_x.cpu(), pgd_obj.cpu()
@@ -464,18 +494,22 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
                     r.seconds = time.perf_counter() - t0
                     _replay(model, x, pgd_x[i].reshape(-1).double().numpy(), box64, None, r, y)
             open_targets = [t for t in targets if results[t].verdict == "unknown"]
+    if stop_at_attack and not exact and len(open_targets) < len(targets):
+        open_targets = _skip(results, open_targets)
     if open_targets:
         t0 = time.perf_counter()
-        pre = tighten_bounds(model, box64, lp=True)
-        if not exact:
-            _, crown = linear_bounds(model, box64, C[:, open_targets])
+        linear, crown = linear_bounds(model, box64, C[:, open_targets])
+        if "crown" in stages:
             for t, v in zip(open_targets, crown[0].tolist()):
                 results[t].bound = v
                 if v > 0:
                     results[t].verdict, results[t].decided_by, results[t].status = "robust", "crown", "bound"
                     results[t].seconds = time.perf_counter() - t0
             open_targets = [t for t in open_targets if results[t].verdict == "unknown"]
-    if open_targets and not exact and solver == "HIGHS":
+    if open_targets and ("lp" in stages or "milp" in stages):
+        layers = _dense(model, x)
+        pre = tighten_bounds(model, box64, lp=True, linear=linear)
+    if open_targets and "lp" in stages and solver == "HIGHS":
         # the LP relaxation on the tightened bounds: cheap, often enough
         prog = ReluProgram(layers, flat_box, pre, relax=True)
         for t in open_targets:
@@ -487,18 +521,34 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
                     results[t].verdict, results[t].decided_by, results[t].status = "robust", "lp", "optimal"
                     results[t].seconds = s.seconds
         open_targets = [t for t in open_targets if results[t].verdict == "unknown"]
-    if open_targets:
+    if open_targets and "milp" in stages:
         if solver == "HIGHS":
             prog = ReluProgram(layers, flat_box, pre, relax=False)
             _quiet_heuristics(prog)
         else:
             bounds = _bounds_list(model, x, box64, pre)
+        if workers > 1 and not exact and solver == "HIGHS" and len(open_targets) > 1 and not stop_at_attack:
+            options = {name: value for name, value in prog.options.items() if name != "random_seed"}
+            answers = solvers.decide_in_parallel(layers, flat_box, pre, [C[:, t].numpy() for t in open_targets],
+                                                 time_limit, options, workers)
+            answers = dict(zip(open_targets, answers))
+        else:
+            answers = {}
+        if stop_at_attack and not exact:
+            open_targets = sorted(open_targets, key=lambda t: results[t].bound if results[t].bound is not None
+                                  else -math.inf)
         for t in open_targets:
+            if stop_at_attack and not exact and any(r.verdict == "attack" for r in results.values()):
+                _skip(results, [t])
+                continue
             r = results[t]
             c = C[:, t].numpy()
             i = targets.index(t)
             r.decided_by = "milp"
-            if solver == "HIGHS":
+            if t in answers:
+                s = answers[t]
+                point, program_logits = s.x, s.logits
+            elif solver == "HIGHS":
                 prog.set_logit_objective(c)
                 if pgd_x is not None:
                     prog.start_from(pgd_x[i].reshape(-1).double().numpy())
@@ -534,6 +584,13 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
     cert.results = [results[t] for t in targets]
     cert.seconds = time.perf_counter() - start
     return cert
+
+
+def _skip(results, targets) -> list:
+    """Mark ``targets`` as skipped (an attack already settled the image); returns []."""
+    for t in targets:
+        results[t].status = "skipped"
+    return []
 
 
 def _quiet_heuristics(prog: ReluProgram) -> None:

@@ -203,6 +203,35 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
     return widgets.interactive(draw, **_model_epsilon_image(models, model, epsilon, 0.1, index, len(X)))
 
 
+def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "crown", model: str = None,
+                     M: int = 3, N: int = 10, eps_max: float = 0.1, time_limit: float = 2.0):
+    """Sliders for ε, menus for the model and the verification method: runs
+    ``certified.certified_accuracy`` on the first ``M*N`` images of ``X, y`` with the
+    cascade up to that method, draws them framed by verdict (green robust, red
+    attacked, grey unknown) and prints the accuracies. LP and MILP calls stop after
+    ``time_limit`` seconds each (the image is then "unknown")."""
+    import matplotlib.pyplot as plt
+
+    from .certified import METHODS, certified_accuracy
+    from .plotting import plot_verdict_grid
+
+    n = min(M * N, len(X))
+
+    def draw(name, epsilon, method):
+        methods = METHODS[: METHODS.index(method) + 1]
+        (r,) = certified_accuracy(models[name], (X[:n], y[:n]), epsilon, methods, time_limit=time_limit,
+                                  progress=False)
+        plot_verdict_grid(X[:n], r.verdict, r.decided_by, M, N,
+                          title=f"{name}, ε = {epsilon:.3f}, cascade up to {method}")
+        plt.show()
+        print(r.summary())
+
+    controls = _model_epsilon_image(models, model, epsilon, eps_max, 0, 1)
+    controls.pop("index")
+    controls["method"] = widgets.Dropdown(options=list(METHODS), value=method, description="method")
+    return widgets.interactive(draw, **controls)
+
+
 def _model_epsilon_image(models: dict, model, epsilon: float, eps_max: float, index: int, n: int) -> dict:
     """The verification widgets' controls: a model menu, an ε slider and an image slider."""
     return dict(

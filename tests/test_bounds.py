@@ -58,6 +58,17 @@ def make(kind, seed):
             "conv_groups": lambda: conv_net(seed, stride=1, padding=0, groups=2)}[kind]()
 
 
+def dense_twin(model, shape=SHAPE):
+    """The same network with every layer an nn.Linear on flattened inputs."""
+    affine = affine_layers(model, shape)
+    dense = [nn.Flatten()]
+    for k, (_, W, b) in enumerate(affine):
+        lin = nn.Linear(W.shape[1], W.shape[0]).double()
+        lin.weight.data, lin.bias.data = W.clone(), b.clone()
+        dense += [lin] + ([nn.ReLU()] if k < len(affine) - 1 else [])
+    return nn.Sequential(*dense)
+
+
 @settings(max_examples=12, deadline=None)
 @given(kind=NETS, seed=st.integers(0, 10_000))
 def test_interval_bounds_contain_every_layer_output(kind, seed):
@@ -93,15 +104,10 @@ def test_interval_based_bound_and_linear_bounds_are_sound(kind, seed):
 def test_conv_bounds_equal_bounds_of_the_unrolled_dense_net(kind, seed):
     model = make(kind, seed)
     box = random_box(seed)
-    dense_layers = []
     affine = affine_layers(model, SHAPE)
-    dense = [nn.Flatten()]
-    for k, (_, W, b) in enumerate(affine):
-        lin = nn.Linear(W.shape[1], W.shape[0]).double()
-        lin.weight.data, lin.bias.data = W.clone(), b.clone()
-        dense += [lin] + ([nn.ReLU()] if k < len(affine) - 1 else [])
-        dense_layers.append(len(dense) - 1 if k == len(affine) - 1 else len(dense) - 2)
-    dense = nn.Sequential(*dense)
+    dense = dense_twin(model)
+    # in the twin, affine layer k sits at 1 + 2k (Flatten first, a ReLU after each)
+    dense_layers = [1 + 2 * k for k in range(len(affine))]
     conv_bounds = bound_propagation(model, box)
     dense_bounds = bound_propagation(dense, box)
     for (i, _, _), j in zip(affine, dense_layers):
@@ -155,3 +161,70 @@ def test_interval_based_bound_checks_c():
     bounds = bound_propagation(model, random_box(0))
     with pytest.raises(ValueError, match="c must have shape"):
         interval_based_bound(model, torch.ones(4, 2), bounds)
+
+
+# --- linear (CROWN-style) bounds on convolutions, and the sparse conv lowering ------------
+
+
+@settings(max_examples=10, deadline=None)
+@given(kind=st.sampled_from(["conv", "conv_dilated", "conv_groups"]), seed=st.integers(0, 10_000))
+def test_linear_bounds_through_convolutions_equal_those_of_the_dense_twin(kind, seed):
+    # CROWN pushes bounds back through transposed convolutions; on the unrolled dense
+    # twin it multiplies matrices. Both must give the same numbers.
+    model = make(kind, seed)
+    box = random_box(seed)
+    C = objective_matrix(1, 3)
+    pre_conv, obj_conv = linear_bounds(model, box, C)
+    pre_dense, obj_dense = linear_bounds(dense_twin(model), box, C)
+    for (a, b), (c, d) in zip(pre_conv, pre_dense):
+        assert torch.allclose(a, c, atol=1e-9) and torch.allclose(b, d, atol=1e-9)
+    assert torch.allclose(obj_conv, obj_dense, atol=1e-9)
+
+
+@settings(max_examples=10, deadline=None)
+@given(kind=NETS, seed=st.integers(0, 10_000))
+def test_crown_is_never_looser_than_intervals_and_per_box_objectives_work(kind, seed):
+    model = make(kind, seed)
+    box = random_box(seed)
+    C = torch.stack([objective_matrix(0, 3), objective_matrix(2, 3)])       # one per box
+    interval = interval_based_bound(model, C, bound_propagation(model, box))
+    _, crown = linear_bounds(model, box, C)
+    assert (crown >= interval - 1e-9).all()
+    value = torch.einsum("nbk,bkm->nbm", model(samples(box).flatten(0, 1)).reshape(-1, 2, 3), C)
+    assert (crown <= value + 1e-9).all()
+    pre, _ = linear_bounds(model, box)
+    z = samples(box).flatten(0, 1)
+    k = 0
+    for layer in model:
+        z = layer(z)
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            zz = z.flatten(1).reshape(-1, 2, pre[k][0].shape[1])
+            assert (pre[k][0] - 1e-9 <= zz).all() and (zz <= pre[k][1] + 1e-9).all()
+            k += 1
+
+
+@pytest.mark.parametrize("kind", ["conv", "conv_dilated", "conv_groups"])
+def test_sparse_conv_matrix_equals_the_dense_unrolling(kind):
+    model = make(kind, 3)
+    dense = affine_layers(model, SHAPE)
+    lowered = affine_layers(model, SHAPE, sparse=True)
+    for (i, W, b), (j, S, c) in zip(dense, lowered):
+        assert i == j and torch.equal(b, c)
+        S = torch.as_tensor(S.toarray()) if hasattr(S, "toarray") else S
+        assert torch.allclose(W, S, atol=1e-12)
+
+
+def test_crown_on_the_chapter_models_is_at_least_as_tight_as_intervals():
+    from course_utils.data import eval_subset
+    from course_utils.models import load_model
+    from course_utils.threat import linf_box
+    X, y = eval_subset(200)
+    C = torch.stack([objective_matrix(int(t)) for t in y])
+    for name in ("small", "dnn2", "dnn4"):
+        model = load_model(name)
+        for eps in (0.02, 0.05):
+            box = linf_box(X.double(), eps)
+            interval = interval_based_bound(model, C, bound_propagation(model, box))
+            _, crown = linear_bounds(model, box, C)
+            assert (crown >= interval - 1e-9).all(), (name, eps)
+            assert (crown > interval + 1e-6).float().mean() > 0.5, (name, eps)   # and usually strictly

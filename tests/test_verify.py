@@ -1,4 +1,5 @@
-"""Verification (course_utils.verify, course_utils.solvers): interval <= LP <= MILP <=
+"""Verification (course_utils.verify, course_utils.solvers): interval <= LP <= MILP and
+interval <= CROWN <= MILP <=
 any attack's objective on random small ReLU networks, witnesses that replay, the
 chapter's cvxpy programs agreeing with the direct HiGHS model, and clear errors."""
 
@@ -10,7 +11,7 @@ import torch
 import torch.nn as nn
 from hypothesis import given, settings, strategies as st
 
-from course_utils.bounds import bound_propagation, objective_matrix
+from course_utils.bounds import bound_propagation, linear_bounds, objective_matrix
 from course_utils.solvers import check_solver, installed_solvers, solve_cvxpy
 from course_utils.verify import certify, form_lp, form_milp, pgd_targets, tighten_bounds
 from course_utils.threat import linf_box
@@ -60,11 +61,16 @@ def test_interval_le_lp_le_milp_le_any_point(kind, seed):
     sampled = objectives_at_samples(model, x, y, eps).min(dim=0).values
     targets = [t for t in range(3) if t != y]
     _, pgd_obj = pgd_targets(model, x, y, targets, eps)
+    _, crown = linear_bounds(model, tuple(t.double() for t in linf_box(x, eps)), objective_matrix(y, 3))
     for i, t in enumerate(targets):
         a, b, c = interval[t], lp[t], milp[t]
         assert b.status == "optimal" and c.status == "optimal"
         assert a.bound <= b.value + TOL
         assert b.value <= c.value + TOL
+        # interval <= CROWN <= MILP (CROWN and the chapter's LP are not ordered: the LP
+        # here uses interval bounds, CROWN its own tighter ones)
+        assert a.bound <= crown[0, t].item() + TOL
+        assert crown[0, t].item() <= c.value + TOL
         assert c.value <= sampled[t].item() + TOL
         assert c.value <= pgd_obj[i].item() + TOL
         # the MILP's optimum is attained at its witness, inside the box, on the real model
@@ -204,3 +210,59 @@ def test_another_cvxpy_solver_gives_the_same_answers():
         assert other[r.target].value == pytest.approx(r.value, abs=1e-4)
         assert other[r.target].verdict == r.verdict
         assert lp_other[r.target].value == pytest.approx(lp[r.target].value, abs=1e-4)
+
+
+def test_a_lowered_convolution_gives_the_same_program_as_the_dense_one():
+    from course_utils.bounds import affine_layers
+    from course_utils.solvers import ReluProgram
+    model, x, y, eps = example("conv", 11)
+    box = tuple(t.double() for t in linf_box(x, eps))
+    pre = tighten_bounds(model, box, lp=False)
+    flat = tuple(t[0].reshape(-1).numpy() for t in box)
+    C = objective_matrix(y, 3).numpy()
+    values = []
+    for sparse in (False, True):
+        layers = [(W if hasattr(W, "toarray") else W.numpy(), b.numpy())
+                  for _, W, b in affine_layers(model, SHAPE, sparse=sparse)]
+        assert hasattr(layers[0][0], "toarray") == sparse
+        prog = ReluProgram(layers, flat, pre)
+        row = []
+        for t in (t for t in range(3) if t != y):
+            prog.set_logit_objective(C[:, t])
+            s = prog.solve()
+            assert s.status == "optimal"
+            row.append(s.value)
+        values.append(row)
+    assert np.allclose(values[0], values[1], atol=1e-6)
+
+
+def test_stop_at_attack_leaves_the_rest_skipped():
+    from course_utils.data import eval_subset
+    from course_utils.models import load_model
+    X, y = eval_subset(1)
+    cert = certify(load_model("small"), X, y, 0.1, "milp", stop_at_attack=True)
+    assert cert.verdict == "attack"
+    assert sum(r.verdict == "attack" for r in cert.results) >= 1
+    skipped = [r for r in cert.results if r.verdict == "unknown"]
+    assert skipped and all(r.status == "skipped" for r in skipped)
+    assert not any(r.decided_by == "milp" for r in cert.results)     # PGD settled it: no MILP ran
+
+
+def test_bad_stages_are_named():
+    model, x, y, eps = example("fc", 0)
+    with pytest.raises(ValueError, match="stages"):
+        certify(model, x, y, eps, "milp", stages=("pgd", "bogus"))
+
+
+def test_milps_in_worker_processes_agree_with_one_after_the_other():
+    from course_utils.data import eval_subset
+    from course_utils.models import load_model
+    X, y = eval_subset(1)
+    small = load_model("small")
+    one = certify(small, X, y, 0.05, "milp")
+    two = certify(small, X, y, 0.05, "milp", workers=2)
+    assert sum(r.decided_by == "milp" for r in two.results) >= 2      # the parallel path ran
+    assert [r.verdict for r in one.results] == [r.verdict for r in two.results]
+    assert [r.decided_by for r in one.results] == [r.decided_by for r in two.results]
+    with pytest.raises(ValueError, match="workers"):
+        certify(small, X, y, 0.05, "milp", workers=0)

@@ -1,0 +1,94 @@
+"""Certified accuracy at scale (course_utils.certified): every image ends robust,
+attacked or unknown; what is proven robust survives a strong attack; the methods are
+ordered; bad input is named."""
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.attacks import pgd_linf_rand
+from course_utils.certified import METHODS, certified_accuracy
+from course_utils.data import eval_subset
+from course_utils.models import load_model
+
+N = 30
+
+
+@pytest.fixture(scope="module")
+def small_results():
+    X, y = eval_subset(N)
+    model = load_model("small")
+    return model, X, y, certified_accuracy(model, (X, y), [0.0, 0.02, 0.04], progress=False)
+
+
+def test_counts_add_up_and_the_methods_are_ordered(small_results):
+    model, X, y, results = small_results
+    for r in results:
+        assert r.total == N
+        assert sum(r.counts.values()) == N
+        assert sum(r.split.values()) == N
+        assert r.counts["unknown"] == 0                 # the MILP decides every image
+        cert = [r.certified(m) for m in METHODS]
+        assert cert == sorted(cert)                      # interval <= CROWN <= LP <= MILP
+        assert cert[-1] <= r.pgd_accuracy <= r.clean_accuracy
+        assert cert[-1] == r.counts["robust"] / N
+    at_zero = results[0]
+    with torch.no_grad():
+        clean = (model(X).argmax(1) == y).float().mean().item()
+    assert at_zero.clean_accuracy == pytest.approx(clean)
+    assert at_zero.certified("interval") == pytest.approx(clean)   # at eps 0 the box is a point
+    # robustness can only shrink as eps grows
+    assert results[1].certified("milp") >= results[2].certified("milp")
+
+
+def test_what_is_proven_robust_survives_a_strong_attack(small_results):
+    model, X, y, results = small_results
+    for r in results[1:]:
+        robust = torch.as_tensor(r.verdict == "robust")
+        if not robust.any():
+            continue
+        Xr, yr = X[robust], y[robust]
+        torch.manual_seed(0)
+        delta = pgd_linf_rand(model, Xr, yr, r.epsilon, r.epsilon / 8, 40, 3)
+        with torch.no_grad():
+            assert (model(Xr + delta).argmax(1) == yr).all()
+
+
+def test_cheaper_methods_only_and_a_loader_and_workers():
+    from torch.utils.data import DataLoader, TensorDataset
+    X, y = eval_subset(12)
+    model = load_model("small")
+    loader = DataLoader(TensorDataset(X, y), batch_size=5)
+    (r,) = certified_accuracy(model, loader, 0.05, ["crown", "interval"], limit=10, progress=False)
+    assert r.methods == ("interval", "crown") and r.total == 10
+    # without an exact step, whatever CROWN leaves open stays unknown
+    assert r.counts["unknown"] == int((r.verdict == "unknown").sum())
+    assert set(r.decided_by[r.verdict == "unknown"]) <= {""}
+    (two,) = certified_accuracy(model, (X, y), 0.05, ["crown", "milp"], workers=2, progress=False)
+    (one,) = certified_accuracy(model, (X, y), 0.05, ["crown", "milp"], progress=False)
+    assert np.array_equal(two.verdict, one.verdict)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(epsilons=-0.1), "epsilons"),
+    (dict(epsilons=float("nan")), "epsilons"),
+    (dict(methods=["milp", "magic"]), "methods"),
+    (dict(methods=[]), "methods"),
+    (dict(limit=0), "limit"),
+    (dict(workers=0), "workers"),
+    (dict(time_limit=0), "time_limit"),
+    (dict(pgd_steps=0), "pgd_steps"),
+])
+def test_bad_input_is_named(kwargs, message):
+    X, y = eval_subset(3)
+    args = dict(epsilons=0.05, methods=["interval"]) | kwargs
+    with pytest.raises(ValueError, match=message):
+        certified_accuracy(load_model("small"), (X, y), progress=False, **args)
+
+
+def test_bad_data_is_named():
+    X, y = eval_subset(3)
+    with pytest.raises(ValueError, match="images"):
+        certified_accuracy(load_model("small"), (X * 2, y), 0.05, ["interval"], progress=False)
+    with pytest.raises(ValueError, match="labels"):
+        certified_accuracy(load_model("small"), (X, y[:2]), 0.05, ["interval"], progress=False)
