@@ -301,7 +301,8 @@ def _check_inputs(model, x, y, epsilon, method):
 
 
 def tighten_bounds(model: nn.Sequential, initial_bound, lp: bool = True, time_limit: float = 10.0,
-                   max_lp_neurons: int = 300, linear: Optional[List] = None) -> List[Tuple[np.ndarray, np.ndarray]]:
+                   max_lp_neurons: int = 300, linear: Optional[List] = None,
+                   layers: Optional[List] = None) -> List[Tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds of every hidden layer, tighter than intervals.
 
     First CROWN-style linear bounds (``bounds.linear_bounds``), intersected with
@@ -312,8 +313,8 @@ def tighten_bounds(model: nn.Sequential, initial_bound, lp: bool = True, time_li
     bounds: two LPs per neuron would cost minutes. Every bound stays sound: a solve
     that does not reach optimality keeps the previous bound.
 
-    ``linear``: the first output of ``linear_bounds(model, initial_bound)`` when it
-    is already at hand (it is not computed again).
+    ``linear``: the first output of ``linear_bounds(model, initial_bound)``, and
+    ``layers``: ``_dense(model, ...)``, when already at hand (not computed again).
 
     Returns:
         ``[(l, u), ...]`` float64 arrays, one pair per hidden affine layer.
@@ -325,7 +326,7 @@ def tighten_bounds(model: nn.Sequential, initial_bound, lp: bool = True, time_li
     pre = [(lc[0].double().numpy(), uc[0].double().numpy()) for lc, uc in crown[:-1]]
     if not lp:
         return pre
-    layers = _dense(model, l0)
+    layers = _dense(model, l0) if layers is None else layers
     box = (l0[0].reshape(-1).numpy(), u0[0].reshape(-1).numpy())
     for k in range(1, len(layers) - 1):
         l, u = pre[k][0].copy(), pre[k][1].copy()
@@ -508,7 +509,7 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
             open_targets = [t for t in open_targets if results[t].verdict == "unknown"]
     if open_targets and ("lp" in stages or "milp" in stages):
         layers = _dense(model, x)
-        pre = tighten_bounds(model, box64, lp=True, linear=linear)
+        pre = tighten_bounds(model, box64, lp=True, linear=linear, layers=layers)
     if open_targets and "lp" in stages and solver == "HIGHS":
         # the LP relaxation on the tightened bounds: cheap, often enough
         prog = ReluProgram(layers, flat_box, pre, relax=True)
