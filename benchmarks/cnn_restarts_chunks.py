@@ -1,0 +1,106 @@
+"""The CNN's 10-restart PGD error on the full test set, in chunks that survive interruption.
+
+On this 2-core CPU the full run (40 steps x 10 restarts x 10 000 images) takes about an
+hour, more than a working session can spare in one piece. This script runs it 1000 images
+at a time and records each finished chunk in ``data/results/cnn_restarts_chunks.json``; when
+all ten chunks are there it writes the full-test-set figure into
+``data/results/attack_errors.json`` (the entry notebook 03 prints), exactly like
+``python -m course_utils.evaluate --models cnn --attacks pgd_linf_rand --clamp off`` would.
+
+Chunk ``c`` holds test images ``1000c .. 1000c + 999``; its random restarts are drawn
+from ``torch.Generator().manual_seed(c)``, batches of 500, so chunk 0 is the same run as
+the recorded first-1000 figure (``--n 1000``, seed 0) and is taken from it.
+
+    .venv/bin/python benchmarks/cnn_restarts_chunks.py [--clamp off] [--chunks 1 2 3 ...]
+
+Without ``--chunks`` it runs every missing chunk, in order. With a GPU the whole run is
+a minute: ``python -m course_utils.evaluate --models cnn --attacks pgd_linf_rand --clamp off``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from course_utils import config
+from course_utils.data import eval_subset
+from course_utils.evaluate import (CHAPTER_SETTINGS, PUBLISHED, RESULTS_FILE, epoch_adversarial, load_results,
+                                   result_key, tensor_loader)
+from course_utils.models import load_model
+
+CHUNKS_FILE = config.DATA_DIR / "results" / "cnn_restarts_chunks.json"
+CHUNK, NUM_CHUNKS = 1000, config.FULL_TEST_SET // 1000
+
+
+def load_chunks() -> dict:
+    return json.loads(CHUNKS_FILE.read_text()) if CHUNKS_FILE.is_file() else {}
+
+
+def save_chunks(chunks: dict) -> None:
+    CHUNKS_FILE.write_text(json.dumps(chunks, indent=1, sort_keys=True) + "\n")
+
+
+def seed_from_recorded(chunks: dict, clamp: bool) -> None:
+    """Chunk 0 is the recorded first-1000 run (same images, seed and batches)."""
+    entry = load_results().get(result_key("pgd_linf_rand", "cnn", clamp))
+    side = chunks.setdefault(f"clamp_{'on' if clamp else 'off'}", {})
+    if entry and entry["n"] == CHUNK and "0" not in side:
+        side["0"] = {"errors": round(entry["error"] * CHUNK), "n": CHUNK, "loss_sum": entry["loss"] * CHUNK,
+                     "seconds": entry["seconds"], "seed": 0, "from": entry["command"]}
+
+
+def merge(chunks: dict, clamp: bool) -> None:
+    """Write the full-test-set entry once every chunk is recorded."""
+    side = chunks.get(f"clamp_{'on' if clamp else 'off'}", {})
+    if len(side) < NUM_CHUNKS:
+        print(f"{len(side)} of {NUM_CHUNKS} chunks recorded; the full-set figure waits for the rest")
+        return
+    n = sum(c["n"] for c in side.values())
+    err = sum(c["errors"] for c in side.values()) / n
+    loss = sum(c["loss_sum"] for c in side.values()) / n
+    results = load_results()
+    results[result_key("pgd_linf_rand", "cnn", clamp)] = {
+        "attack": "pgd_linf_rand", "model": "cnn", "args": list(CHAPTER_SETTINGS["pgd_linf_rand"][1]),
+        "clamp": clamp, "n": n, "error": round(err, 4), "loss": round(loss, 4),
+        "published": PUBLISHED["pgd_linf_rand"]["cnn"], "seconds": round(sum(c["seconds"] for c in side.values()), 1),
+        "command": f"python benchmarks/cnn_restarts_chunks.py --clamp {'on' if clamp else 'off'} "
+                   "(10 chunks of 1000 images, restart seed = chunk index)",
+        "torch": torch.__version__, "threads": torch.get_num_threads()}
+    RESULTS_FILE.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"full test set: error {err:.4f} (chapter {PUBLISHED['pgd_linf_rand']['cnn']}), written to {RESULTS_FILE}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clamp", choices=["off", "on"], default="off")
+    parser.add_argument("--chunks", type=int, nargs="*", default=None)
+    args = parser.parse_args()
+    clamp = args.clamp == "on"
+    chunks = load_chunks()
+    seed_from_recorded(chunks, clamp)
+    save_chunks(chunks)
+    side = chunks[f"clamp_{args.clamp}"]
+    todo = args.chunks if args.chunks is not None else [c for c in range(NUM_CHUNKS) if str(c) not in side]
+    X, y = eval_subset(config.FULL_TEST_SET)
+    model = load_model("cnn")
+    attack, attack_args = CHAPTER_SETTINGS["pgd_linf_rand"]
+    for c in todo:
+        Xc, yc = X[c * CHUNK:(c + 1) * CHUNK], y[c * CHUNK:(c + 1) * CHUNK]
+        start = time.perf_counter()
+        err, loss = epoch_adversarial(model, tensor_loader(Xc, yc, 500), attack, *attack_args, progress=False,
+                                      clamp=clamp, generator=torch.Generator().manual_seed(c))
+        seconds = time.perf_counter() - start
+        chunks = load_chunks()                      # re-read: keep what another run wrote
+        chunks.setdefault(f"clamp_{args.clamp}", {})[str(c)] = {
+            "errors": round(err * len(yc)), "n": len(yc), "loss_sum": loss * len(yc), "seconds": round(seconds, 1),
+            "seed": c}
+        save_chunks(chunks)
+        print(f"chunk {c} (images {c * CHUNK}-{(c + 1) * CHUNK - 1}): error {err:.4f}, {seconds:.0f} s", flush=True)
+    merge(load_chunks(), clamp)
+
+
+if __name__ == "__main__":
+    main()
