@@ -251,6 +251,7 @@ class ReluProgram:
         self._offset = 0.0
         self._start = None
         self._last_status = None
+        self._extra_rows: List[Tuple[np.ndarray, np.ndarray, float]] = []
         self.highs = self._fresh()
 
     def _fresh(self):
@@ -262,7 +263,18 @@ class ReluProgram:
         self.lp.col_cost_ = self._cost
         self.lp.offset_ = self._offset
         h.passModel(self.lp)
+        for cols, coefs, upper in self._extra_rows:
+            h.addRow(-math.inf, upper, len(cols), cols, coefs)
         return h
+
+    def add_rows(self, rows) -> None:
+        """Add inequalities ``coefs . columns[cols] <= upper`` (cuts) to this program, kept
+        for every later solve; ``rows`` is an iterable of ``(cols, coefs, upper)``."""
+        for cols, coefs, upper in rows:
+            cols = np.asarray(cols, dtype=np.int32)
+            coefs = np.asarray(coefs, dtype=float)
+            self._extra_rows.append((cols, coefs, float(upper)))
+            self.highs.addRow(-math.inf, float(upper), len(cols), cols, coefs)
 
     def set_option(self, name: str, value) -> None:
         """Set a HiGHS option for every later solve."""
@@ -285,6 +297,84 @@ class ReluProgram:
         """Minimise ``c^T z_{d+1}`` where ``z_{d+1} = W_d a_{d-1} + b_d`` are the logits."""
         W, b = self.layers[self.num_hidden]
         self.set_objective(self.prev_cols, W.T @ c, float(c @ b))
+
+    # --- cuts from the convex hull of one ReLU over a box ---------------------------
+
+    def ideal_cuts(self, values: np.ndarray, tol: float = 1e-5) -> List[Tuple[np.ndarray, np.ndarray, float]]:
+        """The most violated inequality of each unstable neuron's ideal formulation at
+        the point ``values`` (all columns), for those it cuts off by more than ``tol``.
+
+        For a neuron ``a = max(0, w . s + b)`` whose inputs ``s`` lie in a box, with
+        indicator ``v``, let ``s_lo`` / ``s_hi`` be the box corner that minimises /
+        maximises each ``w_i s_i``. Every subset ``I`` of the inputs gives a valid
+        inequality (Anderson et al., "Strong mixed-integer programming formulations for
+        trained neural networks", 2020)::
+
+            a <= sum_{i in I} w_i (s_i - s_lo_i (1 - v)) + (b + sum_{i not in I} w_i s_hi_i) v
+
+        and together they describe the convex hull of the neuron's graph over the box,
+        where the big-M rows (``I`` = all or none) only describe a relaxation of it. The
+        most violated one picks ``i`` into ``I`` exactly when its term is the smaller.
+        The inputs are ``x`` (first layer) or the previous layer's activations, boxed by
+        their column bounds.
+
+        Returns:
+            ``[(cols, coefs, upper), ...]``, rows ``coefs . columns[cols] <= upper``.
+        """
+        values = np.asarray(values, float)
+        lo, hi = np.asarray(self.lp.col_lower_), np.asarray(self.lp.col_upper_)
+        cuts = []
+        for k in range(self.num_hidden):
+            iu = self.unstable[k]
+            if iu.size == 0:
+                continue
+            W, b = self.layers[k]
+            Wu = W[iu].toarray() if hasattr(W, "tocsr") else W[iu]
+            cols = self.x_cols if k == 0 else self.a_cols[k - 1]
+            s_lo = np.where(Wu >= 0, lo[cols], hi[cols])
+            s_hi = np.where(Wu >= 0, hi[cols], lo[cols])
+            s, v, a = values[cols], values[self.v_cols[k]][:, None], values[self.a_cols[k][iu]]
+            inside = Wu * (s - s_lo * (1 - v))        # term of i when i is in I
+            outside = Wu * s_hi * v                   # term of i when it is not
+            pick = inside < outside
+            rhs_at_point = np.where(pick, inside, outside).sum(1) + b[iu] * v[:, 0]
+            for q in np.flatnonzero(a > rhs_at_point + tol):
+                I, w = pick[q], Wu[q]
+                v_coef = -(w[I] @ s_lo[q, I] + w[~I] @ s_hi[q, ~I] + b[iu[q]])
+                c = np.concatenate([[self.a_cols[k][iu[q]]], cols[I], [self.v_cols[k][q]]])
+                coef = np.concatenate([[1.0], -w[I], [v_coef]])
+                keep = coef != 0
+                cuts.append((c[keep].astype(np.int32), coef[keep], float(-(w[I] @ s_lo[q, I]))))
+        return cuts
+
+    def solve_with_cuts(self, rounds: int = 8, stop_above: float = 0.0, time_limit: float = math.inf
+                        ) -> Tuple[Solution, int]:
+        """Solve this LP relaxation, then add ``ideal_cuts`` at its optimum and solve again,
+        up to ``rounds`` times; stop early once the value is above ``stop_above`` (the
+        question is settled), when no cut is violated, or when the rounds left could not
+        close the gap to ``stop_above`` even at the last round's gain (gains only shrink).
+        The cuts stay in the program. Returns the last solution and the number of cuts
+        added."""
+        if not self.relax:
+            raise ValueError("solve_with_cuts needs the LP relaxation (relax=True)")
+        s = self.solve(time_limit=time_limit)
+        values, added = [s.value], 0
+        for _ in range(rounds):
+            if s.status != "optimal" or s.value > stop_above:
+                break
+            cuts = self.ideal_cuts(np.asarray(self.highs.getSolution().col_value))
+            if not cuts:
+                break
+            self.add_rows(cuts)
+            added += len(cuts)
+            s = self.solve(time_limit=time_limit)
+            if s.status != "optimal":
+                break
+            values.append(s.value)
+            rounds_left = rounds - (len(values) - 1)
+            if len(values) >= 3 and rounds_left * (values[-1] - values[-2]) < stop_above - values[-1]:
+                break
+        return s, added
 
     # --- solving -------------------------------------------------------------------
 

@@ -375,8 +375,8 @@ def _solve_chapter_program(form, model, c, box64, bounds, solver: str):
 def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: str = "milp", *,
             exact: bool = False, solver: str = DEFAULT_SOLVER, time_limit: float = 120.0,
             targets: Optional[Sequence[int]] = None, use_pgd: bool = True,
-            stages: Sequence[str] = DECIDE_STAGES, stop_at_attack: bool = False, workers: int = 1
-            ) -> Certificate:
+            stages: Sequence[str] = DECIDE_STAGES, stop_at_attack: bool = False, workers: int = 1,
+            cut_rounds: int = 8) -> Certificate:
     """Is ``x`` robust to l∞ perturbations of size ``epsilon``, target by target?
     (chapter 3, "Certifying robustness").
 
@@ -411,6 +411,9 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
         workers: in decide mode with HiGHS, solve the MILPs of up to this many targets
             at once in worker processes (kept between calls); 1 solves them here, one
             after the other.
+        cut_rounds: in decide mode, rounds of cuts from each ReLU's convex hull over its
+            input box (``ReluProgram.ideal_cuts``) added to the "lp" stage's relaxation
+            before a target goes to the MILP; 0 for the plain LP.
 
     Returns:
         A ``Certificate`` (``.results``, ``.verdict``, ``.table()``).
@@ -419,6 +422,8 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
     epsilon, y, num_classes = _check_inputs(model, x, y, epsilon, method)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if isinstance(cut_rounds, bool) or not isinstance(cut_rounds, int) or cut_rounds < 0:
+        raise ValueError(f"cut_rounds must be a non-negative integer, got {cut_rounds!r}")
     stages = tuple(stages)
     if any(s not in DECIDE_STAGES for s in stages):
         raise ValueError(f"stages must be a subset of {DECIDE_STAGES}, got {stages}")
@@ -511,11 +516,12 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
         layers = _dense(model, x)
         pre = tighten_bounds(model, box64, lp=True, linear=linear, layers=layers)
     if open_targets and "lp" in stages and solver == "HIGHS":
-        # the LP relaxation on the tightened bounds: cheap, often enough
+        # the LP relaxation on the tightened bounds, strengthened by a few rounds of
+        # cuts from each ReLU's convex hull: cheap, often enough
         prog = ReluProgram(layers, flat_box, pre, relax=True)
         for t in open_targets:
             prog.set_logit_objective(C[:, t].numpy())
-            s = prog.solve(time_limit=time_limit)
+            s, _ = prog.solve_with_cuts(cut_rounds, time_limit=time_limit)
             if s.status == "optimal":
                 results[t].bound = max(results[t].bound or -math.inf, s.value)
                 if s.value > 0:
@@ -597,8 +603,12 @@ def _skip(results, targets) -> list:
 def _quiet_heuristics(prog: ReluProgram) -> None:
     """HiGHS options that pay off on these small programs: presolve finds little to
     remove, and the sub-MIP heuristics (RINS, RENS, feasibility jump) cost far more
-    than they save once PGD has given a starting solution."""
+    than they save once PGD has given a starting solution. Cuts only at the root, and
+    strong branching trusted after one observation per variable: on the small net's
+    hardest sign decision (image 0, eps 0.1, target 0) 2.2 s instead of 3.7 s, and
+    9 % less on 62 harder-than-usual ones at eps 0.05."""
     for name, value in (("mip_heuristic_effort", 0.0), ("mip_heuristic_run_feasibility_jump", False),
                         ("mip_heuristic_run_root_reduced_cost", False), ("mip_heuristic_run_rins", False),
-                        ("mip_heuristic_run_rens", False)):
+                        ("mip_heuristic_run_rens", False), ("mip_allow_cut_separation_at_nodes", False),
+                        ("mip_pscost_minreliable", 1)):
         prog.set_option(name, value)

@@ -12,8 +12,8 @@ import torch.nn as nn
 from hypothesis import given, settings, strategies as st
 
 from course_utils.bounds import bound_propagation, linear_bounds, objective_matrix
-from course_utils.solvers import check_solver, installed_solvers, solve_cvxpy
-from course_utils.verify import certify, form_lp, form_milp, pgd_targets, tighten_bounds
+from course_utils.solvers import ReluProgram, check_solver, installed_solvers, solve_cvxpy
+from course_utils.verify import _dense, certify, form_lp, form_milp, pgd_targets, tighten_bounds
 from course_utils.threat import linf_box
 
 SHAPE = (1, 4, 4)
@@ -102,6 +102,74 @@ def test_decide_mode_agrees_with_exact_mode(kind, seed):
             assert d.bound <= r.value + TOL
 
 
+def network_points(prog: ReluProgram, model, X) -> np.ndarray:
+    """Every column of ``prog`` at the real network's values for inputs ``X`` (n, ...)."""
+    values = np.zeros((len(X), prog.num_col))
+    a = X.reshape(len(X), -1).double().numpy()
+    values[:, prog.x_cols] = a
+    for k in range(prog.num_hidden):
+        W, b = prog.layers[k]
+        pre = a @ (W.toarray() if hasattr(W, "toarray") else W).T + b
+        a = np.maximum(pre, 0)
+        values[:, prog.a_cols[k]] = a
+        values[:, prog.p_cols[k]] = pre[:, prog.unstable[k]]
+        values[:, prog.v_cols[k]] = pre[:, prog.unstable[k]] > 0
+    return values
+
+
+@settings(max_examples=8, deadline=None)
+@given(kind=st.sampled_from(["fc", "conv"]), seed=st.integers(0, 10_000))
+def test_ideal_cuts_are_valid_and_tighten_the_lp_without_passing_the_milp(kind, seed):
+    model, x, y, eps = example(kind, seed)
+    box64 = tuple(t.double() for t in linf_box(x, eps))
+    pre = tighten_bounds(model, box64)
+    layers = _dense(model, x)
+    flat = tuple(t[0].reshape(-1).numpy() for t in box64)
+    C = objective_matrix(y, 3)
+    exact = certify(model, x, y, eps, "milp", exact=True)
+    lo, hi = linf_box(x, eps)
+    X = lo + torch.rand(300, *SHAPE, generator=torch.Generator().manual_seed(seed)) * (hi - lo)
+    for r in exact.results:
+        prog = ReluProgram(layers, flat, pre, relax=True)
+        prog.set_logit_objective(C[:, r.target].numpy())
+        plain = prog.solve().value
+        s, added = prog.solve_with_cuts(rounds=6, stop_above=math.inf)
+        assert s.status == "optimal"
+        assert plain - TOL <= s.value <= r.value + TOL       # LP <= LP + cuts <= MILP
+        # every cut holds at every real point of the network (the columns it names)
+        points = network_points(prog, model, X)
+        for cols, coefs, upper in prog._extra_rows:
+            assert (points[:, cols] @ coefs <= upper + 1e-6).all()
+    # the cuts cut: at some point of some program the plain LP's optimum was cut off
+    prog = ReluProgram(layers, flat, pre, relax=True)
+    found = 0
+    for r in exact.results:
+        prog.set_logit_objective(C[:, r.target].numpy())
+        prog.solve()
+        found += len(prog.ideal_cuts(np.asarray(prog.highs.getSolution().col_value)))
+    assert found > 0 or all(len(u) == 0 for u in prog.unstable)
+
+
+def test_ideal_cuts_settle_targets_that_the_plain_lp_sends_to_the_milp():
+    # first test images at eps 0.05: same verdicts with and without cuts, fewer MILPs with
+    from course_utils.data import eval_subset
+    from course_utils.models import load_model
+    small_model = load_model("small")
+    X, y = eval_subset(4)
+    milps = {True: 0, False: 0}
+    for i in range(4):
+        with_cuts = certify(small_model, X[i:i + 1], int(y[i]), 0.05, "milp")
+        without = certify(small_model, X[i:i + 1], int(y[i]), 0.05, "milp", cut_rounds=0)
+        assert [r.verdict for r in with_cuts.results] == [r.verdict for r in without.results]
+        milps[True] += sum(r.decided_by == "milp" for r in with_cuts.results)
+        milps[False] += sum(r.decided_by == "milp" for r in without.results)
+    assert milps[True] < milps[False], milps
+    with_cuts = certify(small_model, X[:1], int(y[0]), 0.05, "milp")
+    without = certify(small_model, X[:1], int(y[0]), 0.05, "milp", cut_rounds=0)
+    assert [r.verdict for r in with_cuts.results] == [r.verdict for r in without.results]
+    assert sum(r.decided_by == "milp" for r in with_cuts.results) <= sum(r.decided_by == "milp" for r in without.results)
+
+
 @pytest.mark.parametrize("kind", ["fc", "conv"])
 def test_cvxpy_programs_match_the_direct_highs_model(kind):
     model, x, y, eps = example(kind, 3)
@@ -170,6 +238,8 @@ def test_bad_arguments_raise_clear_errors():
         certify(model, torch.cat([x, x]), y, eps, "interval")
     with pytest.raises(ValueError, match="y must"):
         certify(model, x, 7, eps, "interval")
+    with pytest.raises(ValueError, match="cut_rounds"):
+        certify(model, x, y, eps, "milp", cut_rounds=-1)
     with pytest.raises(NotImplementedError, match="Tanh"):
         certify(nn.Sequential(nn.Flatten(), nn.Linear(16, 4), nn.Tanh(), nn.Linear(4, 3)), x, 0, eps, "lp")
 
@@ -259,8 +329,9 @@ def test_milps_in_worker_processes_agree_with_one_after_the_other():
     from course_utils.models import load_model
     X, y = eval_subset(1)
     small = load_model("small")
-    one = certify(small, X, y, 0.05, "milp")
-    two = certify(small, X, y, 0.05, "milp", workers=2)
+    # without cuts image 0 needs two MILPs at eps 0.05 (targets 3 and 9)
+    one = certify(small, X, y, 0.05, "milp", cut_rounds=0)
+    two = certify(small, X, y, 0.05, "milp", workers=2, cut_rounds=0)
     assert sum(r.decided_by == "milp" for r in two.results) >= 2      # the parallel path ran
     assert [r.verdict for r in one.results] == [r.verdict for r in two.results]
     assert [r.decided_by for r in one.results] == [r.decided_by for r in two.results]
