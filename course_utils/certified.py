@@ -11,8 +11,9 @@ step first, each later step only on the images still open:
 3. ``"interval"``: interval bounds with the analytic last layer, batched;
 4. ``"crown"``: CROWN-style linear bounds, batched;
 5. ``"lp"`` and ``"milp"``: one image at a time through ``verify.certify``'s decide mode
-   (targeted PGD, the LP relaxation on tightened bounds, then a MILP that only decides
-   the sign), optionally in parallel worker processes.
+   (targeted PGD, the LP relaxation on tightened bounds with a few rounds of cuts from
+   each ReLU's convex hull over its input box, then a MILP that only decides the sign),
+   optionally in parallel worker processes.
 
 Every image ends "robust", "attacked" or "unknown" (a solver time limit, or no exact
 step asked for), and ``decided_by`` says which step settled it. The certified

@@ -262,7 +262,7 @@ def plot_certified_curves(curves: dict, ax=None, title: str = ""):
     eps = curves["epsilon"]
     for key in ("pgd", "milp", "lp", "crown", "interval"):
         if key in curves:
-            label = "PGD (upper bound)" if key == "pgd" else key if key == "interval" else key.upper()
+            label = {"pgd": "PGD (upper bound)", "lp": "LP + cuts", "interval": "interval"}.get(key, key.upper())
             ax.plot(eps, curves[key], "-o", ms=3, color=METHOD_COLORS[key], label=label,
                     lw=2.2 if key == "milp" else 1.3)
     ax.set_xlabel("ε (l∞)")

@@ -350,6 +350,49 @@ def tighten_bounds(model: nn.Sequential, initial_bound, lp: bool = True, time_li
     return pre
 
 
+def lp_cut_rounds(model: nn.Sequential, x: torch.Tensor, y, target: int, epsilon: float,
+                  rounds: int = 8) -> Tuple[List[float], List[int]]:
+    """The LP relaxation of ``min logit_y - logit_target`` over the l∞ ball, on tightened
+    bounds (``tighten_bounds``), and how each round of cuts from every ReLU's convex hull
+    over its input box (``ReluProgram.ideal_cuts``) raises its minimum.
+
+    Args:
+        model, x, y, epsilon: as for ``certify`` (one image ``(1, C, H, W)``).
+        target: the target class (not ``y``).
+        rounds: at most this many rounds; it stops early when no cut is violated.
+
+    Returns:
+        ``(values, cuts)``: the LP minimum before any cut and after each round, and the
+        number of cuts each round added.
+    """
+    epsilon, y, num_classes = _check_inputs(model, x, y, epsilon, "lp")
+    if not isinstance(target, int) or not 0 <= target < num_classes or target == y:
+        raise ValueError(f"target must be a class label in 0..{num_classes - 1} other than y={y}, got {target!r}")
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+        raise ValueError(f"rounds must be a non-negative integer, got {rounds!r}")
+    x = x.detach().cpu().to(next(model.parameters()).dtype)
+    box64 = tuple(t.double() for t in linf_box(x, epsilon))
+    layers = _dense(model, x)
+    pre = tighten_bounds(model, box64, layers=layers)
+    prog = ReluProgram(layers, tuple(t[0].reshape(-1).numpy() for t in box64), pre, relax=True)
+    prog.set_logit_objective(objective_matrix(y, num_classes)[:, target].numpy())
+    s = prog.solve()
+    if s.status != "optimal":
+        raise RuntimeError(f"the LP relaxation ended with status {s.status!r}")
+    values, added = [s.value], []
+    for _ in range(rounds):
+        cuts = prog.ideal_cuts(np.asarray(prog.highs.getSolution().col_value))
+        if not cuts:
+            break
+        prog.add_rows(cuts)
+        s = prog.solve()
+        if s.status != "optimal":
+            raise RuntimeError(f"the LP with cuts ended with status {s.status!r}")
+        values.append(s.value)
+        added.append(len(cuts))
+    return values, added
+
+
 def _bounds_list(model, x, box64, pre):
     """A ``bound_propagation``-shaped list whose affine entries are replaced by ``pre``."""
     bounds = [list(t) for t in bound_propagation(model, box64)]
