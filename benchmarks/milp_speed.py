@@ -7,8 +7,9 @@ Ours, two modes (``course_utils.verify.certify``):
 * optimise (``exact=True``): tightened bounds (CROWN + one LP per neuron), stable
   neurons without binaries, HiGHS driven directly, a PGD point as the MIP start;
   must reach the same optimum.
-* decide (default): PGD first, then CROWN / LP bounds, then a MILP that only asks
-  whether an objective <= 0 exists (cutoff at 0); must reach the same verdicts.
+* decide (default): PGD first, then CROWN, then the LP with a few rounds of cuts from
+  each ReLU's convex hull over its input box, then a MILP that only asks whether an
+  objective <= 0 exists (cutoff at 0); must reach the same verdicts.
 
 Run from the project root (the output recorded beside this file)::
 
