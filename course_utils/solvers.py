@@ -93,6 +93,9 @@ def solve_cvxpy(problem, solver: str = DEFAULT_SOLVER, integer: bool = True, **o
 
 _BANNER_SHOWN = False
 
+CUT_CHUNK_WEIGHTS = 2_000_000
+"""``ReluProgram.ideal_cuts`` handles this many weights at a time (memory stays bounded)."""
+
 PROCESS_OPTIONS: dict = {}
 """HiGHS options every ``ReluProgram`` of this process gets. Set ``{"threads": 1}``
 here *before the first solve* in a worker process (HiGHS fixes its thread pool at the
@@ -325,26 +328,30 @@ class ReluProgram:
         lo, hi = np.asarray(self.lp.col_lower_), np.asarray(self.lp.col_upper_)
         cuts = []
         for k in range(self.num_hidden):
-            iu = self.unstable[k]
-            if iu.size == 0:
-                continue
             W, b = self.layers[k]
-            Wu = W[iu].toarray() if hasattr(W, "tocsr") else W[iu]
             cols = self.x_cols if k == 0 else self.a_cols[k - 1]
-            s_lo = np.where(Wu >= 0, lo[cols], hi[cols])
-            s_hi = np.where(Wu >= 0, hi[cols], lo[cols])
-            s, v, a = values[cols], values[self.v_cols[k]][:, None], values[self.a_cols[k][iu]]
-            inside = Wu * (s - s_lo * (1 - v))        # term of i when i is in I
-            outside = Wu * s_hi * v                   # term of i when it is not
-            pick = inside < outside
-            rhs_at_point = np.where(pick, inside, outside).sum(1) + b[iu] * v[:, 0]
-            for q in np.flatnonzero(a > rhs_at_point + tol):
-                I, w = pick[q], Wu[q]
-                v_coef = -(w[I] @ s_lo[q, I] + w[~I] @ s_hi[q, ~I] + b[iu[q]])
-                c = np.concatenate([[self.a_cols[k][iu[q]]], cols[I], [self.v_cols[k][q]]])
-                coef = np.concatenate([[1.0], -w[I], [v_coef]])
-                keep = coef != 0
-                cuts.append((c[keep].astype(np.int32), coef[keep], float(-(w[I] @ s_lo[q, I]))))
+            s = values[cols]
+            # neurons in chunks of about two million weights (a lowered convolution is wide)
+            step = max(1, CUT_CHUNK_WEIGHTS // max(1, cols.size))
+            for start in range(0, self.unstable[k].size, step):
+                q_range = np.arange(start, min(start + step, self.unstable[k].size))
+                iu = self.unstable[k][q_range]
+                Wu = W[iu].toarray() if hasattr(W, "tocsr") else W[iu]
+                s_lo = np.where(Wu >= 0, lo[cols], hi[cols])
+                s_hi = np.where(Wu >= 0, hi[cols], lo[cols])
+                v = values[self.v_cols[k][q_range]][:, None]
+                a = values[self.a_cols[k][iu]]
+                inside = Wu * (s - s_lo * (1 - v))        # term of i when i is in I
+                outside = Wu * s_hi * v                   # term of i when it is not
+                pick = inside < outside
+                rhs_at_point = np.where(pick, inside, outside).sum(1) + b[iu] * v[:, 0]
+                for r in np.flatnonzero(a > rhs_at_point + tol):
+                    I, w = pick[r], Wu[r]
+                    v_coef = -(w[I] @ s_lo[r, I] + w[~I] @ s_hi[r, ~I] + b[iu[r]])
+                    c = np.concatenate([[self.a_cols[k][iu[r]]], cols[I], [self.v_cols[k][q_range[r]]]])
+                    coef = np.concatenate([[1.0], -w[I], [v_coef]])
+                    keep = coef != 0
+                    cuts.append((c[keep].astype(np.int32), coef[keep], float(-(w[I] @ s_lo[r, I]))))
         return cuts
 
     def solve_with_cuts(self, rounds: int = 8, stop_above: float = 0.0, time_limit: float = math.inf

@@ -344,3 +344,20 @@ def test_lp_cut_rounds_rise_and_stay_below_the_milp():
         lp_cut_rounds(model, x, y, y, eps)
     with pytest.raises(ValueError, match="rounds"):
         lp_cut_rounds(model, x, y, (y + 1) % 3, eps, rounds=-2)
+
+
+def test_ideal_cuts_do_not_depend_on_the_chunk_size(monkeypatch):
+    from course_utils import solvers
+    model, x, y, eps = example("conv", 5)
+    box64 = tuple(t.double() for t in linf_box(x, eps))
+    prog = ReluProgram(_dense(model, x), tuple(t[0].reshape(-1).numpy() for t in box64),
+                       tighten_bounds(model, box64), relax=True)
+    prog.set_logit_objective(objective_matrix(y, 3)[:, (y + 1) % 3].numpy())
+    prog.solve()
+    point = np.asarray(prog.highs.getSolution().col_value)
+    whole = prog.ideal_cuts(point)
+    monkeypatch.setattr(solvers, "CUT_CHUNK_WEIGHTS", 1)        # one neuron at a time
+    chunked = prog.ideal_cuts(point)
+    assert len(whole) == len(chunked) and len(whole) > 0
+    for (c1, v1, u1), (c2, v2, u2) in zip(whole, chunked):
+        assert (c1 == c2).all() and np.allclose(v1, v2) and u1 == pytest.approx(u2)
