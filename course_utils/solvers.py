@@ -354,18 +354,22 @@ class ReluProgram:
                     cuts.append((c[keep].astype(np.int32), coef[keep], float(-(w[I] @ s_lo[r, I]))))
         return cuts
 
-    def solve_with_cuts(self, rounds: int = 8, stop_above: float = 0.0, time_limit: float = math.inf
-                        ) -> Tuple[Solution, int]:
+    def solve_with_cuts(self, rounds: int = 8, stop_above: float = 0.0, time_limit: float = math.inf,
+                        give_up: bool = True) -> Tuple[Solution, List[float], List[int]]:
         """Solve this LP relaxation, then add ``ideal_cuts`` at its optimum and solve again,
-        up to ``rounds`` times; stop early once the value is above ``stop_above`` (the
-        question is settled), when no cut is violated, or when the rounds left could not
-        close the gap to ``stop_above`` even at the last round's gain (gains only shrink).
-        The cuts stay in the program. Returns the last solution and the number of cuts
-        added."""
+        up to ``rounds`` times. It stops early when no cut is violated, once the value is
+        above ``stop_above`` (the question is settled), and, with ``give_up``, when the
+        rounds left could not close the gap to ``stop_above`` even at the last round's gain
+        (gains only shrink). The cuts stay in the program.
+
+        Returns:
+            ``(solution, values, cuts)``: the last solution, the LP minimum before any cut
+            and after each round, and the number of cuts each round added.
+        """
         if not self.relax:
             raise ValueError("solve_with_cuts needs the LP relaxation (relax=True)")
         s = self.solve(time_limit=time_limit)
-        values, added = [s.value], 0
+        values, added = [s.value], []
         for _ in range(rounds):
             if s.status != "optimal" or s.value > stop_above:
                 break
@@ -373,15 +377,15 @@ class ReluProgram:
             if not cuts:
                 break
             self.add_rows(cuts)
-            added += len(cuts)
+            added.append(len(cuts))
             s = self.solve(time_limit=time_limit)
             if s.status != "optimal":
                 break
             values.append(s.value)
-            rounds_left = rounds - (len(values) - 1)
-            if len(values) >= 3 and rounds_left * (values[-1] - values[-2]) < stop_above - values[-1]:
+            rounds_left = rounds - len(added)
+            if give_up and len(values) >= 3 and rounds_left * (values[-1] - values[-2]) < stop_above - values[-1]:
                 break
-        return s, added
+        return s, values, added
 
     # --- solving -------------------------------------------------------------------
 

@@ -376,20 +376,9 @@ def lp_cut_rounds(model: nn.Sequential, x: torch.Tensor, y, target: int, epsilon
     pre = tighten_bounds(model, box64, layers=layers)
     prog = ReluProgram(layers, tuple(t[0].reshape(-1).numpy() for t in box64), pre, relax=True)
     prog.set_logit_objective(objective_matrix(y, num_classes)[:, target].numpy())
-    s = prog.solve()
+    s, values, added = prog.solve_with_cuts(rounds, stop_above=math.inf, give_up=False)
     if s.status != "optimal":
-        raise RuntimeError(f"the LP relaxation ended with status {s.status!r}")
-    values, added = [s.value], []
-    for _ in range(rounds):
-        cuts = prog.ideal_cuts(np.asarray(prog.highs.getSolution().col_value))
-        if not cuts:
-            break
-        prog.add_rows(cuts)
-        s = prog.solve()
-        if s.status != "optimal":
-            raise RuntimeError(f"the LP with cuts ended with status {s.status!r}")
-        values.append(s.value)
-        added.append(len(cuts))
+        raise RuntimeError(f"the LP relaxation (with {sum(added)} cuts) ended with status {s.status!r}")
     return values, added
 
 
@@ -564,7 +553,7 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
         prog = ReluProgram(layers, flat_box, pre, relax=True)
         for t in open_targets:
             prog.set_logit_objective(C[:, t].numpy())
-            s, _ = prog.solve_with_cuts(cut_rounds, time_limit=time_limit)
+            s, _, _ = prog.solve_with_cuts(cut_rounds, time_limit=time_limit)
             if s.status == "optimal":
                 results[t].bound = max(results[t].bound or -math.inf, s.value)
                 if s.value > 0:

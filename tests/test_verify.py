@@ -133,7 +133,7 @@ def test_ideal_cuts_are_valid_and_tighten_the_lp_without_passing_the_milp(kind, 
         prog = ReluProgram(layers, flat, pre, relax=True)
         prog.set_logit_objective(C[:, r.target].numpy())
         plain = prog.solve().value
-        s, added = prog.solve_with_cuts(rounds=6, stop_above=math.inf)
+        s, _, _ = prog.solve_with_cuts(rounds=6, stop_above=math.inf, give_up=False)
         assert s.status == "optimal"
         assert plain - TOL <= s.value <= r.value + TOL       # LP <= LP + cuts <= MILP
         # every cut holds at every real point of the network (the columns it names)
