@@ -315,8 +315,9 @@ class ReluProgram:
 
             a <= sum_{i in I} w_i (s_i - s_lo_i (1 - v)) + (b + sum_{i not in I} w_i s_hi_i) v
 
-        and together they describe the convex hull of the neuron's graph over the box,
-        where the big-M rows (``I`` = all or none) only describe a relaxation of it. The
+        and together with ``a >= 0``, ``a >= w . s + b`` and the box they describe the convex
+        hull of the neuron's graph over the box, where the big-M rows (``I`` = all or none)
+        only describe a relaxation of it. The
         most violated one picks ``i`` into ``I`` exactly when its term is the smaller.
         The inputs are ``x`` (first layer) or the previous layer's activations, boxed by
         their column bounds.

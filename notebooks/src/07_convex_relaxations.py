@@ -131,14 +131,14 @@ print("PGD's best objective on them:  ", " ".join(f"{t}: {v:.3f}" for t, v in zi
 # forgets that: it lets $\hat z$ and the output move independently of where $s$ is. The convex
 # hull of $\{(s, \max(0, w^T s + b)) : s \text{ in the box}\}$ is smaller, and Anderson et al.
 # (2020, "Strong mixed-integer programming formulations for trained neural networks") wrote
-# it down. Let $\check s_i$ and $\hat s_i$ be the corners of the box that make $w_i s_i$
+# it down. Let $s_i^-$ and $s_i^+$ be the ends of input $i$'s interval that make $w_i s_i$
 # smallest and largest. For **every subset** $I$ of the inputs,
 #
-# $$z \;\le\; \sum_{i \in I} w_i \big(s_i - \check s_i (1 - v)\big) \;+\; \Big(b + \sum_{i \notin I} w_i \hat s_i\Big)\, v$$
+# $$z \;\le\; \sum_{i \in I} w_i \big(s_i - s_i^- (1 - v)\big) \;+\; \Big(b + \sum_{i \notin I} w_i s_i^+\Big)\, v$$
 #
 # holds for the neuron's output $z$ and indicator $v$ (try $v = 0$ and $v = 1$). $I$ = all
-# inputs and $I = \emptyset$ give back two of the big-M inequalities; the $2^n$ others are
-# new. Far too many to write down, but we never need them all: at the LP's optimum the most
+# inputs and $I = \emptyset$ give back two of the big-M inequalities; the other $2^n - 2$
+# are new. Far too many to write down, but we never need them all: at the LP's optimum the most
 # violated one is found in one pass over the inputs (put $i$ in $I$ exactly when its term is
 # the smaller one). So: solve the LP, add each neuron's most violated inequality (a **cut**),
 # solve again, a few rounds. Image 0 at $\epsilon = 0.05$, targets 3 and 9, the two that
