@@ -38,7 +38,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .threat import check_images, check_labels, check_nonnegative, check_norm
+from .threat import check_count, check_images, check_labels, check_nonnegative, check_norm
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``loss_fn(logits, y) -> (n,)`` per-example objective that the attack MAXIMISES."""
@@ -113,12 +113,6 @@ def target_vs_all(logits: torch.Tensor, y_targ: torch.Tensor) -> torch.Tensor:
 # --- argument checks -----------------------------------------------------------------
 
 
-def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _device_of(model: nn.Module, X: torch.Tensor) -> torch.device:
     param = next(model.parameters(), None)
     return param.device if param is not None else X.device
@@ -188,7 +182,7 @@ def projected_steepest_ascent(model: nn.Module, X: torch.Tensor, y: torch.Tensor
     y = check_labels(X, y)
     epsilon = check_nonnegative(epsilon, "epsilon")
     alpha = check_nonnegative(alpha, "alpha")
-    num_iter = _check_count(num_iter, "num_iter", 0)
+    num_iter = check_count(num_iter, "num_iter", 0)
     device = _device_of(model, X)
     Xd, yd = X.to(device), y.to(device=device, dtype=torch.int64)
 
@@ -256,7 +250,7 @@ def with_restarts(attack: Callable[..., torch.Tensor], init: Callable[[], torch.
     ``restarts`` times the memory. Keeps, per example, the result with the highest
     ``loss_fn``. Returns ``(n, ...)``.
     """
-    restarts = _check_count(restarts, "restarts", 1)
+    restarts = check_count(restarts, "restarts", 1)
     starts = torch.stack([init() for _ in range(restarts)])              # (R, n, ...)
     ones = [1] * (X.dim() - 1)
     flat = attack(model, X.repeat(restarts, *ones), y.repeat(restarts), *args,
@@ -308,7 +302,7 @@ def pgd_linf_rand(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsilon: f
     the CPU from ``generator`` (default: torch's global generator), so a seeded run is
     reproducible on any device.
     """
-    restarts = _check_count(restarts, "restarts", 1)
+    restarts = check_count(restarts, "restarts", 1)
     epsilon = check_nonnegative(epsilon, "epsilon")
     X = check_images(X)
     y = check_labels(X, y)

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from .attacks import pgd_linf
 from .bounds import bound_propagation, interval_based_bound, linear_bounds, objective_matrix
-from .threat import check_images, check_labels, check_nonnegative, linf_box
+from .threat import check_count, check_images, check_labels, check_nonnegative, linf_box
 
 METHODS = ("interval", "crown", "lp", "milp")
 """Verifiers, cheapest and loosest first."""
@@ -182,8 +182,8 @@ def _check_epsilons(epsilons) -> List[float]:
 
 def _collect(data, limit: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor]:
     """``(X, y)`` on the CPU from a DataLoader or a pair of tensors, cut at ``limit``."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+    if limit is not None:
+        check_count(limit, "limit (or None)", 1)
     if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], torch.Tensor):
         X, y = data
         X, y = X[:limit], y[:limit]
@@ -231,11 +231,11 @@ def interval_certified(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsil
 def crown_certified(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsilon: float,
                     chunk: int = 250) -> torch.Tensor:
     """Boolean (n,): proven robust by CROWN-style linear bounds."""
+    with torch.no_grad():
+        num_classes = model(X[:1].to(next(model.parameters()))).shape[1]
     out = []
     for s in range(0, len(y), chunk):
         box = linf_box(X[s:s + chunk].double(), epsilon)
-        with torch.no_grad():
-            num_classes = model(X[:1].to(next(model.parameters()))).shape[1]
         _, bound = linear_bounds(model, box, _objective_matrices(y[s:s + chunk], num_classes))
         out.append(_margins_ok(bound, y[s:s + chunk]))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
@@ -300,10 +300,8 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
     """
     methods = _check_methods(methods)
     epsilons = _check_epsilons(epsilons)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    if isinstance(pgd_steps, bool) or not isinstance(pgd_steps, int) or pgd_steps < 1:
-        raise ValueError(f"pgd_steps must be a positive integer, got {pgd_steps!r}")
+    workers = check_count(workers, "workers", 1)
+    pgd_steps = check_count(pgd_steps, "pgd_steps", 1)
     if time_limit is not None:
         time_limit = check_nonnegative(time_limit, "time_limit")
         if time_limit == 0:

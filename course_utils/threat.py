@@ -9,6 +9,7 @@ written once.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Tuple
 
 import torch
@@ -32,6 +33,14 @@ def check_nonnegative(value: float, name: str) -> float:
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return number
+
+
+def check_count(value, name: str, minimum: int) -> int:
+    """An integer >= ``minimum`` (steps, restarts, workers, ...) or a ``ValueError``
+    naming ``name``; ``True``/``False`` are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def check_images(X: torch.Tensor, name: str = "X") -> torch.Tensor:

@@ -33,7 +33,7 @@ from . import solvers
 from .bounds import (affine_indices, affine_layers, bound_propagation, check_box, interval_based_bound,
                      linear_bounds, objective_matrix)
 from .solvers import DEFAULT_SOLVER, ReluProgram, Solution, check_solver, solve_cvxpy
-from .threat import check_images, check_nonnegative, linf_box
+from .threat import check_count, check_images, check_nonnegative, linf_box
 
 METHODS = ("interval", "lp", "milp")
 DECIDE_STAGES = ("pgd", "crown", "lp", "milp")
@@ -368,8 +368,7 @@ def lp_cut_rounds(model: nn.Sequential, x: torch.Tensor, y, target: int, epsilon
     epsilon, y, num_classes = _check_inputs(model, x, y, epsilon, "lp")
     if not isinstance(target, int) or not 0 <= target < num_classes or target == y:
         raise ValueError(f"target must be a class label in 0..{num_classes - 1} other than y={y}, got {target!r}")
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
-        raise ValueError(f"rounds must be a non-negative integer, got {rounds!r}")
+    rounds = check_count(rounds, "rounds", 0)
     x = x.detach().cpu().to(next(model.parameters()).dtype)
     box64 = tuple(t.double() for t in linf_box(x, epsilon))
     layers = _dense(model, x)
@@ -452,10 +451,8 @@ def certify(model: nn.Sequential, x: torch.Tensor, y, epsilon: float, method: st
     """
     start = time.perf_counter()
     epsilon, y, num_classes = _check_inputs(model, x, y, epsilon, method)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    if isinstance(cut_rounds, bool) or not isinstance(cut_rounds, int) or cut_rounds < 0:
-        raise ValueError(f"cut_rounds must be a non-negative integer, got {cut_rounds!r}")
+    workers = check_count(workers, "workers", 1)
+    cut_rounds = check_count(cut_rounds, "cut_rounds", 0)
     stages = tuple(stages)
     if any(s not in DECIDE_STAGES for s in stages):
         raise ValueError(f"stages must be a subset of {DECIDE_STAGES}, got {stages}")
