@@ -30,14 +30,14 @@ $(STAMP): pyproject.toml
 	touch $@
 
 data: $(STAMP)
-	$(PY) -m course_utils.data
+	$(PY) -m course_utils data
 
 # Missing weights are retrained by the chapter's recipe (the CNN takes about 8 min on a 2-core CPU).
 data/models/%.pt: | $(STAMP)
-	$(PY) -m course_utils.train $*
+	$(PY) -m course_utils train $*
 
 weights: $(STAMP)
-	$(PY) -m course_utils.train $(MODELS)
+	$(PY) -m course_utils train $(MODELS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
