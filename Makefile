@@ -8,7 +8,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 MODELS      := regression dnn2 dnn4 cnn small
-WEIGHTS     := $(MODELS:%=data/models/%.pt)
+WEIGHTS     := $(MODELS:%=course_utils/assets/models/%.pt)
 # Notebook tests run on the default evaluation subset, whatever the caller's shell says.
 TEST_ENV    := COURSE_N_EVAL=1000 PYTHONHASHSEED=0
 # Jupyter refuses to run as root unless told to (containers, CI machines).
@@ -16,7 +16,8 @@ LAB_FLAGS   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST      := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
                --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks test-browser screenshot
+.PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks test-browser screenshot \
+        book slides test-site test-install
 
 setup: $(STAMP) data $(WEIGHTS)
 
@@ -26,14 +27,14 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[lab,test]"
 	touch $@
 
 data: $(STAMP)
 	$(PY) -m course_utils data
 
 # Missing weights are retrained by the chapter's recipe (the CNN takes about 8 min on a 2-core CPU).
-data/models/%.pt: | $(STAMP)
+course_utils/assets/models/%.pt: | $(STAMP)
 	$(PY) -m course_utils train $*
 
 weights: $(STAMP)
@@ -42,11 +43,12 @@ weights: $(STAMP)
 lab: setup
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
+# The book, slides and fresh-install checks are slower: .ci/run runs them after `make test`.
 test: setup
-	$(PYTEST) tests notebooks
+	$(PYTEST) -m "not site and not install" tests notebooks
 
 test-unit: setup
-	$(PYTEST) -m "not browser" tests
+	$(PYTEST) -m "not browser and not site and not install" tests
 
 test-notebooks: setup
 	$(PYTEST) notebooks
@@ -69,3 +71,28 @@ check-notebooks: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# --- The course where its readers are: book, slides, installs -----------------------------
+# The book's and the slides' tools (Sphinx, myst-nb, nbconvert) are the "book" extra;
+# reveal.js and MathJax come from npm into build/web (tools/web_assets.py).
+BOOK_STAMP := $(VENV)/.installed-book
+
+$(BOOK_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -e ".[book]"
+	touch $@
+
+# A static website of the course from the committed notebooks: build/book/html/index.html.
+book: $(BOOK_STAMP)
+	$(PY) tools/book.py
+
+# Every notebook as a reveal.js deck: build/slides/NN_name.slides.html.
+slides: $(BOOK_STAMP)
+	$(PY) tools/slides.py
+
+# The built book, one deck and RISE in headless Chromium.
+test-site: book slides
+	$(PYTEST) -m site tests/test_site.py
+
+# Fresh virtual environments: a notebook's first cell installs the course; CITATION.cff valid.
+test-install: setup
+	$(PYTEST) -m install tests/test_install.py
