@@ -51,14 +51,8 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail("the site tests cannot run in CI without Chromium and playwright")
         pytest.skip("needs Debian's Chromium and the playwright package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = bh.launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with bh.chromium() as chromium:
+        yield chromium
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
