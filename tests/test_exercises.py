@@ -27,23 +27,19 @@ _spec.loader.exec_module(nbtool)
 
 CHECK_CALL = re.compile(r'^check\("(?P<id>\d+\.\d+)", (?P<name>\w+)\)$', re.M)
 
-# Plausible wrong answers: the text that replaces the solution block, and a piece of the
-# hint the check must give for it.
-WRONG = {
-    "2.1": [
-        ("""delta = torch.zeros_like(X, requires_grad=True)
-torch.nn.functional.cross_entropy(model(X + delta), y).backward()
-return epsilon * delta.grad.sign()""", "its own ℓ2 norm"),
-        ("""delta = torch.zeros_like(X, requires_grad=True)
-torch.nn.functional.cross_entropy(model(X + delta), y).backward()
-return epsilon * delta.grad / delta.grad.norm()""", "its own ℓ2 norm"),
-        ("""delta = torch.zeros_like(X, requires_grad=True)
-torch.nn.functional.cross_entropy(model(X + delta), y).backward()
-g = delta.grad.detach().abs()
-return epsilon * g / g.flatten(1).norm(dim=1).reshape(-1, 1, 1, 1)""", "keep its sign"),
-        ("""return epsilon * X.grad""", "raised"),
-    ],
-}
+def _wrong_answers() -> dict:
+    """``WRONG`` of every ``tests/wrong_answers/nbNN.py``, merged."""
+    merged = {}
+    for path in sorted((Path(__file__).parent / "wrong_answers").glob("nb*.py")):
+        spec = importlib.util.spec_from_file_location(f"wrong_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert not set(module.WRONG) & set(merged), f"{path.name} repeats an exercise id"
+        merged.update(module.WRONG)
+    return merged
+
+
+WRONG = _wrong_answers()
 
 
 @dataclass
