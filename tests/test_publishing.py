@@ -4,6 +4,7 @@ the Binder configuration and the licences (browser checks: tests/test_site.py)."
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import re
 import subprocess
@@ -65,6 +66,19 @@ def test_every_notebook_gets_a_deck_with_several_slides():
         types = [c.metadata.slideshow["slide_type"] for c in nb.cells]
         assert types[0] == "slide" and types.count("slide") >= 2, path.name
         assert "widgets" not in nb.metadata
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_committed_notebooks_carry_the_setup_cell_and_slide_types(path):
+    """What the build derives is in the committed notebook: the set-up cell (the first code
+    cell, from the template and pyproject's address) and every cell's slide type (for RISE)."""
+    nb = nbformat.read(path, as_version=4)
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert launch.SETUP_TAG in first_code.metadata.get("tags", [])
+    assert first_code.source == launch.setup_cell_source(launch.repository_url())
+    assert first_code.outputs == []  # where the course is installed it prints nothing
+    derived = slides.add_slide_metadata(copy.deepcopy(nb))
+    assert [c.metadata.get("slideshow") for c in nb.cells] == [c.metadata["slideshow"] for c in derived.cells]
 
 
 def test_deck_uses_no_outside_script(tmp_path, monkeypatch):
