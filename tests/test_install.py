@@ -89,7 +89,8 @@ def test_first_cell_installs_the_course_in_a_fresh_environment(tmp_path):
     nbformat.write(nb, notebook)
     ih.run([python, "-c", EXECUTE, notebook], cwd=notebook.parent, timeout=900,
            env=ih.clean_env(COURSE_PACKAGE_SOURCE=str(source), COURSE_DATA_DIR=str(SHARED_MNIST),
-                            COURSE_N_EVAL="100", XDG_CACHE_HOME=str(tmp_path / "cache")))
+                            COURSE_N_EVAL="1000", COURSE_DEVICE="cpu",  # what its checks assume
+                            XDG_CACHE_HOME=str(tmp_path / "cache")))
 
     done = nbformat.read(notebook, as_version=4)
     setup = done.cells[[c.cell_type for c in done.cells].index("code")]
