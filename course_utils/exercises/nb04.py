@@ -45,7 +45,7 @@ def _steepest_l1(fn) -> str:
 
 
 def _linf_climb_end() -> tuple:
-    """Where ten ℓ∞ sign steps of 0.2 on f(z) = z0 - (z1 - 0.3)² from 0 end (box radius 1)."""
+    """Where ten ℓ∞ sign steps of 0.2 on f(z) = z₁ - (z₂ - 0.3)² from 0 end (box radius 1)."""
     z = np.zeros(2)
     for _ in range(10):
         g = np.array([1.0, -2.0 * (z[1] - 0.3)])
@@ -60,34 +60,41 @@ def _predict_climb(answer) -> str:
     picked = choice(answer, list(CLIMB_OPTIONS))
     end = _linf_climb_end()
     if CLIMB_OPTIONS[picked] == end:
-        return f"the climb ends at {end}: z1 overshoots 0.3 and bounces between 0.2 and 0.4."
+        return f"the climb ends at {end}: z₂ overshoots 0.3 and bounces between 0.2 and 0.4."
     if picked == "b":
-        raise NotYet("a sign step moves every coordinate by exactly ±α = ±0.2, so z1 can never "
+        raise NotYet("a sign step moves every coordinate by exactly ±α = ±0.2, so z₂ can never "
                      "settle at 0.3",
-                     "follow z1: 0 → 0.2 → 0.4; at 0.4 the slope -2(z1 - 0.3) is negative, so the next "
+                     "follow z₂: 0 → 0.2 → 0.4; at 0.4 the slope -2(z₂ - 0.3) is negative, so the next "
                      "step goes back down: it bounces")
     if picked == "a":
-        raise NotYet("z1 does not keep climbing: the slope in z1 changes sign at z1 = 0.3",
-                     "watch the sign of ∂f/∂z1 = -2(z1 - 0.3) after each step")
-    raise NotYet("z0 has slope 1 everywhere, so it climbs by 0.2 per step until the box stops it at 1",
+        raise NotYet("z₂ does not keep climbing: the slope in z₂ changes sign at z₂ = 0.3",
+                     "watch the sign of ∂f/∂z₂ = -2(z₂ - 0.3) after each step")
+    raise NotYet("z₁ has slope 1 everywhere, so it climbs by 0.2 per step until the box stops it at 1",
                  "treat the two coordinates separately: each moves by ±0.2 with the sign of its slope")
 
 
-def _why_rescale(answer) -> str:
-    picked = choice(answer, ["a", "b", "c", "d"])
-    if picked == "b":
-        return ("the projection is the nearest point of the ball; clipping to the inscribed cube "
-                "would waste almost all of it.")
-    reasons = {
+def multiple_choice(right: str, verified: str, wrong: dict):
+    """A grader for an explain-why question: ``right`` is the correct letter, ``verified``
+    what a right answer prints, ``wrong`` maps every other letter to ``(reason, hint)``.
+    (Used by notebooks 04 and 05; a candidate for ``core``.)"""
+    def grade(answer) -> str:
+        picked = choice(answer, sorted([right, *wrong]))
+        if picked == right:
+            return verified
+        raise NotYet(*wrong[picked])
+    return grade
+
+
+_why_rescale = multiple_choice(
+    "b", "the projection is the nearest point of the ball; clipping to the inscribed cube would "
+    "waste almost all of it.", {
         "a": ("both take one pass over the pixels; speed is not the reason",
               "compare where the two maps send a δ that points along a single pixel"),
         "c": ("clipping to [-ε/√n, ε/√n] never leaves the ball: the cube of that side fits inside it",
               "the question is which point of the ball each map returns, not whether it is in the ball"),
         "d": ("neither map knows about the image range [0, 1]; that is the clamp's job",
               "think of the definition of a projection: the nearest point of the set"),
-    }
-    reason, hint = reasons[picked]
-    raise NotYet(reason, hint)
+    })
 
 
 EXERCISES = {

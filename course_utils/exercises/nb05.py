@@ -10,7 +10,8 @@ import torch
 from ..attacks import fgsm, projected_steepest_ascent
 from ..data import eval_subset
 from ..models import load_model
-from .core import Exercise, NotYet, call, choice, close, tensor
+from .core import Exercise, NotYet, call, close, tensor
+from .nb04 import multiple_choice
 
 
 def _reference_margin_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -101,21 +102,17 @@ def _equal_volume_radius(fn) -> str:
             f"r = {_reference_radius(0.1, 784):.3f}.")
 
 
-def _why_sum_is_harder(answer) -> str:
-    picked = choice(answer, ["a", "b", "c", "d"])
-    if picked == "b":
-        return ("the prediction is decided by the largest other logit; the sum spends the budget "
-                "on classes that do not matter.")
-    reasons = {
+_why_sum_is_harder = multiple_choice(
+    "b", "the prediction is decided by the largest other logit; the sum spends the budget on "
+    "classes that do not matter.", {
         "a": ("sign steps do not depend on the size of the gradient",
-              "recall notebook 4: the step is α·sign(g) whatever |g| is; look at WHICH logits the objective pushes"),
+              "recall notebook 4: the step is α·sign(g) whatever |g| is; look at WHICH logits the "
+              "objective pushes"),
         "c": ("both objectives are differences of logits, not cross-entropies; neither saturates",
               "write out which logits each objective raises and which it lowers"),
         "d": ("the factor 2 only cancels the target's own term in the sum; the sign steps have fixed size α",
               "look at which logits the objective lowers, and which one decides the prediction"),
-    }
-    reason, hint = reasons[picked]
-    raise NotYet(reason, hint)
+    })
 
 
 EXERCISES = {
