@@ -227,6 +227,8 @@ check_claim(all(table["sum", c, t][1] > table["margin", c, t][1] + 0.08 for c, t
             "the sum objective leaves more images still correctly classified than the first, in every setting")
 check_claim(all(hits["cw", c, t] >= max(hits["margin", c, t], hits["sum", c, t]) for c, t in settings),
             "the C&W objective hits the target at least as often as both chapter objectives in every setting")
+check_claim(all(hits[o, True, t] < hits[o, False, t] for o in names for t in (2, 0)),
+            "with the clamp on, every objective hits the target less often than with it off")
 check_claim(sum(hits["cw", c, t] > max(hits["margin", c, t], hits["sum", c, t]) + 0.08 for c, t in settings) >= 3,
             "in at least 3 settings the C&W objective is ahead by more than 2 images")
 
