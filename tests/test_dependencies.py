@@ -92,3 +92,15 @@ def test_course_utils_never_imports_torchvision():
 
 def test_requires_python_matches_the_tested_versions():
     assert _project()["requires-python"] == ">=3.10"
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """setuptools' package list covers every folder of course_utils with an __init__.py."""
+    import fnmatch
+
+    setuptools = tomllib.loads((config.ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    include = setuptools["packages"]["find"]["include"]
+    package_dir = config.ROOT / "course_utils"
+    found = [".".join(p.parent.relative_to(config.ROOT).parts) for p in package_dir.rglob("__init__.py")]
+    missing = [name for name in found if not any(fnmatch.fnmatch(name, pattern) for pattern in include)]
+    assert not missing, f"subpackages left out of the wheel: {missing}"
