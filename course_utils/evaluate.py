@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import numbers
 import shlex
 import sys
 import time
@@ -29,6 +30,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from . import attacks, config
+from .models import MNIST_MODELS, evaluating, placement
+from .threat import check_count, check_flag, check_images, check_labels, check_model
 
 RESULTS_FILE = config.DATA_DIR / "results" / "attack_errors.json"
 
@@ -51,9 +54,32 @@ PUBLISHED = {
 
 def tensor_loader(X: torch.Tensor, y: torch.Tensor, batch_size: int = 100) -> DataLoader:
     """A non-shuffled loader over given images ``(n, 1, 28, 28)`` and labels ``(n,)``."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    X = check_images(X)
+    y = check_labels(X, y)
+    batch_size = check_count(batch_size, "batch_size", 1)
     return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=False)
+
+
+def _loader_size(loader) -> Optional[int]:
+    """How many examples ``loader`` holds, when it says (a DataLoader does), else None."""
+    try:
+        iter(loader)
+    except TypeError:
+        raise ValueError(f"loader must be an iterable of (X, y) batches, such as a DataLoader, "
+                         f"got {type(loader).__name__}") from None
+    try:
+        return len(loader.dataset)
+    except (AttributeError, TypeError):
+        return None
+
+
+def _unpack(batch, limit: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """One ``(X, y)`` batch of a loader, checked, cut to ``limit`` examples."""
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise ValueError(f"loader must yield (X, y) pairs, got a {type(batch).__name__}")
+    X = check_images(batch[0], "X (images from the loader)")
+    y = check_labels(X, batch[1], "y (labels from the loader)")
+    return X[:limit], y[:limit]
 
 
 def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *args,
@@ -61,12 +87,13 @@ def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *a
                       **attack_kwargs) -> Tuple[float, float]:
     """Error and mean cross-entropy of ``model`` on ``X + attack(model, X, y, *args)``.
 
-    Chapter 3, "FGSM" (``epoch_adversarial``). Extra keywords (e.g. ``clamp=False``) go
-    to the attack.
+    Chapter 3, "FGSM" (``epoch_adversarial``); notebooks 02-05. Extra keywords (e.g.
+    ``clamp=False``) go to the attack. The model is evaluated in eval mode and every
+    layer's mode is restored afterwards.
 
     Args:
-        model: classifier; batches are moved to the device of its parameters.
-        loader: yields ``(X, y)`` batches.
+        model: classifier; batches are moved to the device and dtype of its parameters.
+        loader: yields ``(X, y)`` batches (a DataLoader, or any iterable of pairs).
         attack: e.g. :func:`course_utils.attacks.fgsm`; ``*args`` follow ``y`` in its call.
         limit: stop after this many examples (the last batch is cut); default all.
         progress: show a tqdm bar (stderr).
@@ -74,20 +101,29 @@ def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *a
     Returns:
         ``(error, loss)``: fraction misclassified and mean loss over the examples seen.
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    total = len(loader.dataset) if limit is None else min(limit, len(loader.dataset))
+    check_model(model)
+    if not callable(attack):
+        raise ValueError(f"attack must be a function (model, X, y, *args) -> delta, got {attack!r}")
+    if limit is not None:
+        limit = check_count(limit, "limit (a positive integer or None)", 1)
+    size = _loader_size(loader)
+    total = limit if size is None else size if limit is None else min(limit, size)
     seen, total_err, total_loss = 0, 0, 0.0
-    with tqdm(total=total, disable=not progress, leave=False, unit="img") as bar:
-        for X, y in loader:
-            if seen >= total:
+    with evaluating(model), tqdm(total=total, disable=not check_flag(progress, "progress"),
+                                 leave=False, unit="img") as bar:
+        for batch in loader:
+            if total is not None and seen >= total:
                 break
-            X, y = X[: total - seen].to(device), y[: total - seen].to(device)
+            X, y = _unpack(batch, None if total is None else total - seen)
+            device, dtype = placement(model, X)
+            X, y = X.to(device=device, dtype=dtype), y.to(device=device, dtype=torch.int64)
             delta = attack(model, X, y, *args, **attack_kwargs)
+            if not isinstance(delta, torch.Tensor) or delta.shape != X.shape:
+                raise ValueError(f"attack must return delta with the shape of X {tuple(X.shape)}, got "
+                                 f"{tuple(delta.shape) if isinstance(delta, torch.Tensor) else type(delta).__name__}")
             with torch.no_grad():
                 yp = model(X + delta)
+                check_labels(X, y, "y (labels from the loader)", num_classes=yp.shape[1])
                 total_loss += F.cross_entropy(yp, y, reduction="sum").item()
                 total_err += (yp.argmax(dim=1) != y).sum().item()
             seen += X.shape[0]
@@ -106,13 +142,30 @@ def zero_attack(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *args, **kwa
 
 
 def load_results() -> dict:
-    """The recorded figures (``{}`` when none were recorded yet)."""
-    return json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.is_file() else {}
+    """The recorded figures (``{}`` when none were recorded yet).
+
+    A file that is not a JSON object of entries is a ``ValueError`` naming it."""
+    if not RESULTS_FILE.is_file():
+        return {}
+    restore = f"restore it with `git checkout -- {RESULTS_FILE.relative_to(config.ROOT)}`" \
+        if RESULTS_FILE.is_relative_to(config.ROOT) else "delete or restore it"
+    try:
+        results = json.loads(RESULTS_FILE.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{RESULTS_FILE} cannot be read as JSON ({exc}); {restore}") from None
+    if not isinstance(results, dict):
+        raise ValueError(f"{RESULTS_FILE} must hold a JSON object of entries, got a "
+                         f"{type(results).__name__}; {restore}")
+    return results
 
 
 def result_key(attack: str, model: str, clamp: bool) -> str:
     """Key of one figure in the results file, e.g. ``"pgd_linf/cnn/clamp_off"``."""
-    return f"{attack}/{model}/clamp_{'on' if clamp else 'off'}"
+    for value, name in ((attack, "attack"), (model, "model")):
+        if not isinstance(value, str) or not value or "/" in value:
+            raise ValueError(f"{name} must be a name such as 'pgd_linf' or 'cnn' (a non-empty string "
+                             f"without '/'), got {value!r}")
+    return f"{attack}/{model}/clamp_{'on' if check_flag(clamp, 'clamp') else 'off'}"
 
 
 def recorded(attack: str, model: str, clamp: bool) -> Optional[dict]:
@@ -131,6 +184,7 @@ def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Di
     on; with its number of images when it is not the full set); this run's error on
     the first ``n_live[model]`` images. ``live``: ``{model: {clamp: error}}``.
     """
+    _check_live(live, n_live)
     head = (f"{'model':6s} {'chapter':>8s} | {'recorded: off':>13s} {'on':>7s} {'(n)':>7s} | "
             f"{'this run: off':>13s} {'on':>7s} {'(n)':>6s}")
     lines = [f"{attack} — error rates; off/on = x+δ clamped to [0, 1] or not", head, "-" * len(head)]
@@ -145,6 +199,16 @@ def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Di
     return "\n".join(lines)
 
 
+def _check_live(live, n_live) -> None:
+    if not isinstance(live, dict) or not isinstance(n_live, dict):
+        raise ValueError("live must be {model: {clamp: error}} and n_live {model: n}, both dicts")
+    for model, errs in live.items():
+        if not isinstance(errs, dict) or not all(isinstance(c, bool) and isinstance(e, numbers.Real)
+                                                 and 0 <= e <= 1 for c, e in errs.items()):
+            raise ValueError(f"live[{model!r}] must map clamp (True/False) to an error in [0, 1], got {errs!r}")
+        check_count(n_live.get(model), f"n_live[{model!r}] (images behind live[{model!r}])", 1)
+
+
 def results_markdown() -> str:
     """The recorded figures as a markdown table (``python -m course_utils.evaluate --markdown``)."""
     rows = ["| attack | model | clamp | n | error | chapter | seconds | command |",
@@ -157,15 +221,23 @@ def results_markdown() -> str:
     return "\n".join(rows)
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        return check_count(int(text), "value", 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+
+
 def main(argv: Optional[Iterable[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["dnn2", "dnn4", "cnn"])
+    parser.add_argument("--models", nargs="+", default=["dnn2", "dnn4", "cnn"], choices=list(MNIST_MODELS))
     parser.add_argument("--attacks", nargs="+", default=list(CHAPTER_SETTINGS),
                         choices=list(CHAPTER_SETTINGS))
     parser.add_argument("--clamp", nargs="+", default=["off", "on"], choices=["off", "on"])
-    parser.add_argument("--n", type=int, default=config.FULL_TEST_SET, help="first N test images")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--n", type=_positive, default=config.FULL_TEST_SET, help="first N test images")
+    parser.add_argument("--batch-size", type=_positive, default=500)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random restarts")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--markdown", action="store_true",
