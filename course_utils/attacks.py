@@ -52,6 +52,14 @@ Target = Union[int, torch.Tensor]
 # --- the three building blocks ---------------------------------------------------------
 
 
+def _check_batch(t: torch.Tensor, name: str) -> torch.Tensor:
+    """A floating tensor ``(n, ...)`` (shape and dtype only: the loop calls this every step)."""
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dim() == 0:
+        got = f"{t.dtype} of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+        raise ValueError(f"{name} must be a floating-point tensor of shape (n, ...), got {got}")
+    return t
+
+
 def _per_example_l2(Z: torch.Tensor) -> torch.Tensor:
     """l2 norm of each example, shaped ``(n, 1, 1, ...)`` to broadcast against ``Z``."""
     return Z.reshape(Z.shape[0], -1).norm(dim=1).reshape(-1, *([1] * (Z.dim() - 1)))
@@ -66,6 +74,7 @@ def steepest_direction(grad: torch.Tensor, norm: str = "linf") -> torch.Tensor:
     instead of NaN. Shape in = shape out = ``(n, ...)``.
     """
     check_norm(norm)
+    _check_batch(grad, "grad")
     if norm == "linf":
         return grad.sign()
     return grad / _per_example_l2(grad).clamp(min=torch.finfo(grad.dtype).tiny)
@@ -80,6 +89,7 @@ def project_ball(delta: torch.Tensor, epsilon: float, norm: str = "linf") -> tor
     """
     check_norm(norm)
     epsilon = check_nonnegative(epsilon, "epsilon")
+    _check_batch(delta, "delta")
     if norm == "linf":
         return delta.clamp(-epsilon, epsilon)
     size = _per_example_l2(delta)
@@ -93,6 +103,8 @@ def clamp_images(X: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
 
     Entry-wise ``delta`` is clipped to ``[-X, 1 - X]``. Shapes: both ``(n, ...)``.
     """
+    if _check_batch(delta, "delta").shape != _check_batch(X, "X").shape:
+        raise ValueError(f"delta must have the shape of X {tuple(X.shape)}, got {tuple(delta.shape)}")
     return torch.max(torch.min(delta, 1 - X), -X)
 
 
@@ -343,8 +355,8 @@ def pgd_linf_rand(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsilon: f
 
     Chapter 3, "random restarts" (the chapter: 10 restarts); the restarts run as one batch
     of ``restarts * n`` examples (see :func:`with_restarts`). Random starts are drawn on
-    the CPU from ``generator`` (default: torch's global generator), so a seeded run is
-    reproducible on any device.
+    the CPU from ``generator`` (default: torch's global generator), in the model's dtype,
+    so a seeded run is reproducible on any device and for inputs of any dtype.
     """
     restarts = check_count(restarts, "restarts", 1)
     epsilon = check_nonnegative(epsilon, "epsilon")
@@ -354,8 +366,8 @@ def pgd_linf_rand(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsilon: f
         raise ValueError(f"generator must be None or a CPU torch.Generator (the starts are drawn on the "
                          f"CPU), got {generator!r}")
 
-    def init() -> torch.Tensor:
-        u = torch.rand(X.shape, generator=generator, dtype=X.dtype)
+    def init() -> torch.Tensor:  # drawn in the dtype the model computes in
+        u = torch.rand(X.shape, generator=generator, dtype=placement(model, X)[1])
         return ((2 * u - 1) * epsilon).to(X.device)
 
     return with_restarts(projected_steepest_ascent, init, restarts, model, X, y,

@@ -135,7 +135,7 @@ def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *a
 
 def zero_attack(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *args, **kwargs) -> torch.Tensor:
     """No perturbation (``delta = 0``): ``epoch_adversarial`` with it gives the clean error."""
-    return torch.zeros_like(X)
+    return torch.zeros_like(check_images(X))
 
 
 # --- the recorded full-test-set figures ----------------------------------------------
@@ -221,12 +221,19 @@ def results_markdown() -> str:
     return "\n".join(rows)
 
 
-def _positive(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
-    try:
-        return check_count(int(text), "value", 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+def _whole(high: Optional[int] = None) -> Callable[[str], int]:
+    """An argparse type: a whole number >= 1 (and <= ``high``)."""
+    allowed = "a whole number >= 1" if high is None else f"a whole number in 1..{high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = check_count(int(text), "value", 1)
+        except ValueError:
+            value = None
+        if value is None or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return value
+    return parse
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:
@@ -236,8 +243,8 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     parser.add_argument("--attacks", nargs="+", default=list(CHAPTER_SETTINGS),
                         choices=list(CHAPTER_SETTINGS))
     parser.add_argument("--clamp", nargs="+", default=["off", "on"], choices=["off", "on"])
-    parser.add_argument("--n", type=_positive, default=config.FULL_TEST_SET, help="first N test images")
-    parser.add_argument("--batch-size", type=_positive, default=500)
+    parser.add_argument("--n", type=_whole(config.FULL_TEST_SET), default=config.FULL_TEST_SET, help="first N test images")
+    parser.add_argument("--batch-size", type=_whole(), default=500)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random restarts")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--markdown", action="store_true",

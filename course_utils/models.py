@@ -110,6 +110,8 @@ def _read_weights(path: Path, name: str) -> dict:
     """The state dict saved at ``path`` for the architecture ``name``, or an error that
     names the file and the real cause: unreadable, not a state dict, another architecture."""
     regenerate = f"Regenerate it with `python -m course_utils.train {name}`."
+    if path.exists() and not path.is_file():
+        raise RuntimeError(f"weights path {path} is not a file (a folder?). {regenerate}")
     if not path.is_file():
         raise FileNotFoundError(f"no trained weights for {name!r} at {path}. {regenerate}")
     try:
@@ -120,14 +122,22 @@ def _read_weights(path: Path, name: str) -> dict:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise RuntimeError(f"weights file {path} holds a {type(state).__name__}, not a state dict "
                            f"of tensors. {regenerate}")
-    expected = _shapes(build_model(name).state_dict())
-    if _shapes(state) != expected:
-        alike = [n for n in ARCHITECTURES if _shapes(ARCHITECTURES[n]().state_dict()) == _shapes(state)]
-        differ = sorted(set(expected) ^ set(state)) or [k for k in expected if _shapes(state)[k] != expected[k]]
-        guess = f"they are the weights of {alike[0]!r}" if alike else "they match no course architecture"
+    expected, got = _shapes(build_model(name).state_dict()), _shapes(state)
+    if got != expected:
+        alike = [n for n in ARCHITECTURES if _shapes(ARCHITECTURES[n]().state_dict()) == got]
+        guess = f"they are the weights of {alike[0]!r}" if alike else "they fit no course architecture"
         raise RuntimeError(f"weights at {path} do not fit the {name!r} architecture: {guess} "
-                           f"(tensors that differ: {', '.join(differ[:4])}). {regenerate}")
+                           f"({_difference(got, expected)}). {regenerate}")
     return state
+
+
+def _difference(got: Dict[str, Tuple[int, ...]], expected: Dict[str, Tuple[int, ...]]) -> str:
+    """The first few tensors missing, unexpected or of another shape, in words."""
+    parts = [f"missing {k}" for k in expected if k not in got]
+    parts += [f"unexpected {k}" for k in got if k not in expected]
+    parts += [f"{k} has shape {got[k]}, expected {expected[k]}" for k in expected
+              if k in got and got[k] != expected[k]]
+    return "; ".join(parts[:3]) + ("; ..." if len(parts) > 3 else "")
 
 
 def load_model(name: str, device: Optional[Union[str, torch.device]] = None,
@@ -193,6 +203,8 @@ def evaluating(model: nn.Module, grad: bool = False) -> Iterator[nn.Module]:
 def grad_ready(t: torch.Tensor) -> torch.Tensor:
     """``t``, or a plain copy of it when it was made inside ``torch.inference_mode()``
     (autograd cannot save such a tensor for the backward pass)."""
+    if not isinstance(t, torch.Tensor):
+        raise ValueError(f"t must be a torch.Tensor, got {type(t).__name__}")
     if not t.is_inference():
         return t
     with torch.inference_mode(False):
@@ -202,7 +214,7 @@ def grad_ready(t: torch.Tensor) -> torch.Tensor:
 def placement(model: nn.Module, X: Optional[torch.Tensor] = None) -> Tuple[torch.device, torch.dtype]:
     """The device and floating dtype ``model`` computes in: those of its first floating
     parameter, or of ``X`` (else cpu, float32) for a model without one."""
-    param = next((p for p in model.parameters() if p.is_floating_point()), None)
+    param = next((p for p in check_model(model).parameters() if p.is_floating_point()), None)
     if param is not None:
         return param.device, param.dtype
     return (X.device, X.dtype) if X is not None else (torch.device("cpu"), torch.float32)
