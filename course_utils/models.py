@@ -20,13 +20,16 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 
 from . import config
 from .threat import check_flag, check_model
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 def regression_net() -> nn.Sequential:
@@ -94,28 +97,32 @@ def build_model(name: str) -> nn.Sequential:
     return ARCHITECTURES[name]()
 
 
-def weights_path(name: str, models_dir: Optional[Union[str, Path]] = None) -> Path:
-    """Where the trained weights of ``name`` live: ``data/models/<name>.pt``."""
+def weights_path(name: str, models_dir: Optional[Union[str, Path]] = None) -> Union[Path, "Traversable"]:
+    """Where the trained weights of ``name`` live: ``models_dir/<name>.pt``, by default the
+    copy shipped inside the package (``course_utils/assets/models/<name>.pt``)."""
     _check_name(name)
-    if models_dir is not None and not isinstance(models_dir, (str, os.PathLike)):
+    if models_dir is None:
+        return config.asset("models", f"{name}.pt")
+    if not isinstance(models_dir, (str, os.PathLike)):
         raise ValueError(f"models_dir must be a folder (str or pathlib.Path) or None, got {models_dir!r}")
-    return Path(models_dir or config.MODELS_DIR) / f"{name}.pt"
+    return Path(models_dir) / f"{name}.pt"
 
 
 def _shapes(state: dict) -> Dict[str, Tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
-def _read_weights(path: Path, name: str) -> dict:
+def _read_weights(path: Union[Path, "Traversable"], name: str) -> dict:
     """The state dict saved at ``path`` for the architecture ``name``, or an error that
     names the file and the real cause: unreadable, not a state dict, another architecture."""
-    regenerate = f"Regenerate it with `python -m course_utils.train {name}`."
-    if path.exists() and not path.is_file():
-        raise RuntimeError(f"weights path {path} is not a file (a folder?). {regenerate}")
+    regenerate = f"Regenerate it with `python -m course_utils train {name}`."
+    if path.is_dir():
+        raise RuntimeError(f"weights path {path} is a folder, not a file. {regenerate}")
     if not path.is_file():
         raise FileNotFoundError(f"no trained weights for {name!r} at {path}. {regenerate}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with path.open("rb") as fh:
+            state = torch.load(fh, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated or foreign files
         raise RuntimeError(f"weights file {path} cannot be read: it is truncated, corrupt or not a "
                            f"file written by torch.save ({type(exc).__name__}: {exc}). {regenerate}") from None
@@ -148,7 +155,7 @@ def load_model(name: str, device: Optional[Union[str, torch.device]] = None,
         name: one of ``"regression"``, ``"dnn2"``, ``"dnn4"``, ``"cnn"``, ``"small"``.
         device: where to put it (default ``config.default_device()``); a device this
             machine lacks is a ``ValueError`` naming ``device``.
-        models_dir: folder of the ``.pt`` files (default ``data/models``).
+        models_dir: folder of the ``.pt`` files (default: the weights shipped with the package).
 
     Raises:
         ValueError: unknown name, unavailable device.

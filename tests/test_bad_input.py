@@ -23,14 +23,16 @@ attacks    steepest_direction(grad, norm) · project_ball(delta, epsilon, norm) 
            num_iter, clamp) · pgd_linf_rand(... restarts, clamp, generator)
            pgd_linf_targ / pgd_linf_targ2(... y_targ, clamp)
 evaluate   tensor_loader(X, y, batch_size) · epoch_adversarial(model, loader, attack, *args -, limit,
-           progress, **attack_kwargs -) · zero_attack(model -, X, y -) · load_results() [the file]
-           result_key(attack, model, clamp) · recorded(attack, model, clamp)
-           comparison_table(attack -, live, n_live) · results_markdown() · main(argv)
+           progress, **attack_kwargs -) · zero_attack(model -, X, y -)
+           comparison_table(attack -, live, n_live)
+records    read(name) [and the file's content] · write(name, record) · attack_key(attack, model, clamp)
+           attack_error(attack, model, clamp) · attack_errors_markdown() (no arguments)
+cli        python -m course_utils evaluate --models/--attacks/--clamp/--n/--batch-size
 data       candidate_dirs(path) · find_mnist(path, download) · download_mnist(folder, mirrors)
            read_idx(path, magic, count) [and the file's content] · load_mnist(split, path, download)
            mnist_loaders(batch_size, path, seed) · eval_subset(n, path)
 train      epoch(loader, model, opt, progress) · Recipe(lr, epochs, lr_drop_after, seed)
-           train_regression(seed, steps) · train_mnist(name, device, log) · main(argv)
+           train_regression(seed, steps) · train_mnist(name, device, log) · save_weights(model, name)
 surface    activation_patterns(model, x) · count_linear_pieces(model, lo, hi, num)
            inner_max_1d(model, x0, epsilon, num)
 
@@ -52,7 +54,7 @@ import torch
 import torch.nn as nn
 
 from course_utils import attacks as A
-from course_utils import config, data, evaluate, models, surface, threat, train
+from course_utils import cli, config, data, evaluate, models, records, surface, threat, train
 from course_utils.data import MNISTError
 
 # --- shared fixtures: a 5-class dense net, a batch, a 1-D regression net --------------------
@@ -264,7 +266,7 @@ def _weights(tmp_path, kind):
 ])
 def test_bad_weight_files_name_the_file_and_the_cause(tmp_path, kind, match):
     path = _weights(tmp_path, kind)
-    with pytest.raises(RuntimeError, match=rf"(?s){path}.*{match}.*python -m course_utils.train dnn2"):
+    with pytest.raises(RuntimeError, match=rf"(?s){path}.*{match}.*python -m course_utils train dnn2"):
         models.load_model("dnn2", device="cpu", models_dir=tmp_path)
 
 
@@ -406,11 +408,13 @@ def _empty_loader():
     (lambda: evaluate.epoch_adversarial(NET, _loader(), evaluate.zero_attack, progress="no"),
      r"^progress must be True or False"),
     (lambda: evaluate.zero_attack(NET, [0.5], Y), r"^X must"),
-    (lambda: evaluate.result_key("", "cnn", True), r"^attack must be a name"),
-    (lambda: evaluate.result_key("fgsm/x", "cnn", True), r"^attack must be a name"),
-    (lambda: evaluate.result_key("fgsm", None, True), r"^model must be a name"),
-    (lambda: evaluate.result_key("fgsm", "cnn", "on"), r"^clamp must be True or False"),
-    (lambda: evaluate.recorded("fgsm", "cnn", "off"), r"^clamp must be True or False"),
+    (lambda: records.attack_key("", "cnn", True), r"^attack must be a name"),
+    (lambda: records.attack_key("fgsm/x", "cnn", True), r"^attack must be a name"),
+    (lambda: records.attack_key("fgsm", None, True), r"^model must be a name"),
+    (lambda: records.attack_key("fgsm", "cnn", "on"), r"^clamp must be True or False"),
+    (lambda: records.attack_error("fgsm", "cnn", "off"), r"^clamp must be True or False"),
+    (lambda: records.read(None), r"^name must be a record's name"),
+    (lambda: records.write("attack_errors", [1, 2]), r"^record must be a dict"),
     (lambda: evaluate.comparison_table("fgsm", {"dnn2": {False: 1.5}}, {"dnn2": 10}), r"^live\['dnn2'\] must map"),
     (lambda: evaluate.comparison_table("fgsm", {"dnn2": {"off": 0.5}}, {"dnn2": 10}), r"^live\['dnn2'\] must map"),
     (lambda: evaluate.comparison_table("fgsm", {"dnn2": {False: 0.5}}, {}), r"^n_live\['dnn2'\]"),
@@ -422,12 +426,12 @@ def test_evaluate_arguments(call, match):
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", ""])
-def test_corrupt_results_file_is_named(tmp_path, monkeypatch, content):
+def test_corrupt_record_file_is_named(tmp_path, monkeypatch, content):
     path = tmp_path / "attack_errors.json"
     path.write_text(content)
-    monkeypatch.setattr(evaluate, "RESULTS_FILE", path)
+    monkeypatch.setattr(config, "asset", lambda *parts: tmp_path.joinpath(*parts[1:]))
     with pytest.raises(ValueError, match=rf"^{path} .*(JSON|object)"):
-        evaluate.load_results()
+        records.read("attack_errors")
 
 
 @pytest.mark.parametrize("argv,option", [(["--models", "resnet"], "--models"), (["--n", "0"], "--n"),
@@ -436,7 +440,7 @@ def test_corrupt_results_file_is_named(tmp_path, monkeypatch, content):
                                          (["--clamp", "maybe"], "--clamp")])
 def test_evaluate_cli_rejects_bad_options(argv, option, capsys):
     with pytest.raises(SystemExit) as exc:
-        evaluate.main(argv)
+        cli.main(["evaluate", *argv])
     assert exc.value.code == 2
     assert f"error: argument {option}" in capsys.readouterr().err
 
@@ -561,6 +565,8 @@ def test_a_file_given_as_the_folder(tmp_path):
     (lambda: train.train_mnist(None), r"^name must be one of"),
     (lambda: train.train_mnist("small", log="print"), r"^log must be a function"),
     (lambda: train.train_mnist("small", device="gpu"), r"^train_mnist\(device='gpu'\) must name a device"),
+    (lambda: train.save_weights("small", "small"), r"^model must be a torch.nn.Module"),
+    (lambda: train.save_weights(NET, "resnet"), r"^name must be one of"),
 ])
 def test_train_arguments(call, match):
     with pytest.raises(ValueError, match=match):
