@@ -262,7 +262,7 @@ def _weights(tmp_path, kind):
     ("other_architecture", r"do not fit the 'dnn2' architecture: they are the weights of 'small' "
                            r"\(unexpected 5.weight.*1.weight has shape \(50, 784\), expected \(200, 784\)"),
     ("unknown_architecture", r"do not fit the 'dnn2' architecture: they fit no course architecture"),
-    ("folder", r"is not a file"),
+    ("folder", r"is a folder, not a file"),
 ])
 def test_bad_weight_files_name_the_file_and_the_cause(tmp_path, kind, match):
     path = _weights(tmp_path, kind)
