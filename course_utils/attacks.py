@@ -20,9 +20,12 @@ which partly rely on pixels no image can have.
 Conventions (the chapter's): every attack takes ``(model, X, y, epsilon, ...)`` and
 returns the perturbation ``delta`` with the shape of ``X``, never ``X + delta``; ``X``
 is never modified. ``X`` has shape ``(n, ...)`` with pixels in [0, 1], ``y`` shape
-``(n,)`` of class indices. Work happens on the device of the model's parameters; the
-result comes back on ``X``'s device. The model is switched to eval mode for the attack
-and restored afterwards; no gradient is left on its parameters.
+``(n,)`` of class indices. Work happens on the device and in the floating dtype of the
+model's parameters; the result comes back on ``X``'s device, in ``X``'s dtype. Every
+model call is made in eval mode (BatchNorm's running statistics are used and left
+alone, Dropout is off) and each layer's mode is restored afterwards; no gradient is
+left on the parameters. The attacks compute their gradients even when called inside
+``torch.no_grad()`` or ``torch.inference_mode()``.
 
 Losses are summed over the batch, so each example's gradient does not depend on the
 batch size (the chapter's plain ``pgd`` multiplies the mean loss by ``X.shape[0]``
@@ -31,14 +34,15 @@ for the same reason).
 
 from __future__ import annotations
 
-import numbers
 from typing import Callable, Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .threat import check_count, check_images, check_labels, check_nonnegative, check_norm
+from .models import count_classes, evaluating, grad_ready, placement
+from .threat import (check_class, check_count, check_delta, check_flag, check_images, check_labels,
+                     check_model, check_nonnegative, check_norm)
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``loss_fn(logits, y) -> (n,)`` per-example objective that the attack MAXIMISES."""
@@ -46,6 +50,14 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Target = Union[int, torch.Tensor]
 
 # --- the three building blocks ---------------------------------------------------------
+
+
+def _check_batch(t: torch.Tensor, name: str) -> torch.Tensor:
+    """A floating tensor ``(n, ...)`` (shape and dtype only: the loop calls this every step)."""
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dim() == 0:
+        got = f"{t.dtype} of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+        raise ValueError(f"{name} must be a floating-point tensor of shape (n, ...), got {got}")
+    return t
 
 
 def _per_example_l2(Z: torch.Tensor) -> torch.Tensor:
@@ -62,6 +74,7 @@ def steepest_direction(grad: torch.Tensor, norm: str = "linf") -> torch.Tensor:
     instead of NaN. Shape in = shape out = ``(n, ...)``.
     """
     check_norm(norm)
+    _check_batch(grad, "grad")
     if norm == "linf":
         return grad.sign()
     return grad / _per_example_l2(grad).clamp(min=torch.finfo(grad.dtype).tiny)
@@ -76,6 +89,7 @@ def project_ball(delta: torch.Tensor, epsilon: float, norm: str = "linf") -> tor
     """
     check_norm(norm)
     epsilon = check_nonnegative(epsilon, "epsilon")
+    _check_batch(delta, "delta")
     if norm == "linf":
         return delta.clamp(-epsilon, epsilon)
     size = _per_example_l2(delta)
@@ -89,53 +103,73 @@ def clamp_images(X: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
 
     Entry-wise ``delta`` is clipped to ``[-X, 1 - X]``. Shapes: both ``(n, ...)``.
     """
+    if _check_batch(delta, "delta").shape != _check_batch(X, "X").shape:
+        raise ValueError(f"delta must have the shape of X {tuple(X.shape)}, got {tuple(delta.shape)}")
     return torch.max(torch.min(delta, 1 - X), -X)
 
 
 # --- objectives: untargeted and the two targeted ones --------------------------------
 
 
+def _check_scores(logits: torch.Tensor, **labels: torch.Tensor) -> None:
+    """Shapes and dtypes only (no values: this runs at every step of the loop)."""
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must be a tensor of shape (n, classes), got {got}")
+    for name, t in labels.items():
+        if not isinstance(t, torch.Tensor) or t.dtype != torch.int64 or t.shape != logits.shape[:1]:
+            got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(f"{name} must be an int64 tensor of shape ({logits.shape[0]},), got {got}")
+
+
 def cross_entropy_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-example cross-entropy ``l(h(x + delta), y)``: the untargeted objective. ``(n,)``."""
+    _check_scores(logits, y=y)
     return F.cross_entropy(logits, y, reduction="none")
 
 
 def target_margin(logits: torch.Tensor, y: torch.Tensor, y_targ: torch.Tensor) -> torch.Tensor:
     """``h(x)[y_targ] - h(x)[y]`` per example: the first targeted objective. ``(n,)``."""
+    _check_scores(logits, y=y, y_targ=y_targ)
     return logits.gather(1, y_targ[:, None])[:, 0] - logits.gather(1, y[:, None])[:, 0]
 
 
 def target_vs_all(logits: torch.Tensor, y_targ: torch.Tensor) -> torch.Tensor:
     """``h(x)[y_targ] - sum_{y' != y_targ} h(x)[y']`` per example: the second one. ``(n,)``."""
+    _check_scores(logits, y_targ=y_targ)
     return 2 * logits.gather(1, y_targ[:, None])[:, 0] - logits.sum(dim=1)
 
 
 # --- argument checks -----------------------------------------------------------------
 
 
-def _device_of(model: nn.Module, X: torch.Tensor) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else X.device
-
-
 def _check_target(model: nn.Module, X: torch.Tensor, y_targ: Target) -> torch.Tensor:
-    """``y_targ`` (an int or an ``(n,)`` tensor) as an ``(n,)`` int64 tensor of valid classes."""
-    device = _device_of(model, X)
-    with torch.no_grad():
-        num_classes = model(X[:1].to(device)).shape[1]
-    if isinstance(y_targ, torch.Tensor):
-        if y_targ.dim() == 0:
-            y_targ = y_targ.reshape(1).expand(X.shape[0])
-        check_labels(X, y_targ, "y_targ")
-        targets = y_targ.to(device=device, dtype=torch.int64)
-    elif isinstance(y_targ, numbers.Integral) and not isinstance(y_targ, bool):
-        targets = torch.full((X.shape[0],), int(y_targ), dtype=torch.int64, device=device)
+    """``y_targ`` (a class index or an ``(n,)`` tensor of them) as an ``(n,)`` int64 tensor of
+    valid classes on the model's device."""
+    check_model(model)
+    X = check_images(X)
+    num_classes = count_classes(model, X)
+    if isinstance(y_targ, torch.Tensor) and y_targ.dim() > 0:
+        targets = check_labels(X, y_targ, "y_targ", num_classes)
     else:
-        raise ValueError(f"y_targ must be a class index (int) or a tensor of them, got {y_targ!r}")
-    if targets.numel() and (targets.min() < 0 or targets.max() >= num_classes):
-        raise ValueError(f"y_targ must be a class in 0..{num_classes - 1}, got values in "
-                         f"[{targets.min().item()}, {targets.max().item()}]")
-    return targets
+        targets = torch.full((X.shape[0],), check_class(y_targ, "y_targ", num_classes))
+    return grad_ready(targets.to(device=placement(model, X)[0], dtype=torch.int64))
+
+
+def _check_loss_fn(loss_fn: LossFn) -> LossFn:
+    if not callable(loss_fn):
+        raise ValueError(f"loss_fn must be a function (logits, y) -> (n,) losses, got {loss_fn!r}")
+    return loss_fn
+
+
+def _in_dtype_of(X: torch.Tensor, delta: torch.Tensor, epsilon: float, norm: str,
+                 clamp: bool) -> torch.Tensor:
+    """``delta`` on ``X``'s device, in ``X``'s dtype. When the model computed in another dtype,
+    rounding could take ``X + delta`` out of the ball or of [0, 1]: constrain it again."""
+    if delta.dtype == X.dtype:
+        return delta.to(X.device)
+    delta = delta.to(device=X.device, dtype=X.dtype)
+    return project_ball(clamp_images(X, delta) if clamp else delta, epsilon, norm)
 
 
 # --- the one loop ---------------------------------------------------------------------
@@ -178,30 +212,29 @@ def projected_steepest_ascent(model: nn.Module, X: torch.Tensor, y: torch.Tensor
         ``delta`` with the shape, dtype and device of ``X``.
     """
     check_norm(norm)
+    check_model(model)
     X = check_images(X)
-    y = check_labels(X, y)
     epsilon = check_nonnegative(epsilon, "epsilon")
     alpha = check_nonnegative(alpha, "alpha")
     num_iter = check_count(num_iter, "num_iter", 0)
-    device = _device_of(model, X)
-    Xd, yd = X.to(device), y.to(device=device, dtype=torch.int64)
+    normalize, clamp = check_flag(normalize, "normalize"), check_flag(clamp, "clamp")
+    loss_fn = _check_loss_fn(loss_fn)
+    device, dtype = placement(model, X)
+    Xd = X.to(device=device, dtype=dtype)
+    y = check_labels(X, y, num_classes=count_classes(model, Xd))
+    yd = grad_ready(y.to(device=device, dtype=torch.int64))
 
     def constrain(delta: torch.Tensor) -> torch.Tensor:
         if clamp:
             delta = clamp_images(Xd, delta)
         return project_ball(delta, epsilon, norm)
 
-    if delta_init is None:
-        delta = torch.zeros_like(Xd)
-    else:
-        if delta_init.shape != X.shape:
-            raise ValueError(f"delta_init must have the shape of X {tuple(X.shape)}, "
-                             f"got {tuple(delta_init.shape)}")
-        delta = constrain(delta_init.detach().to(device=device, dtype=Xd.dtype))
-
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model, grad=True):
+        if delta_init is None:
+            delta = torch.zeros_like(Xd)
+        else:
+            check_delta(delta_init, X, "delta_init")
+            delta = constrain(delta_init.detach().to(device=device, dtype=dtype))
         for _ in range(num_iter):
             delta.requires_grad_(True)
             loss = loss_fn(model(Xd + delta), yd).sum()
@@ -209,17 +242,30 @@ def projected_steepest_ascent(model: nn.Module, X: torch.Tensor, y: torch.Tensor
             with torch.no_grad():
                 step = steepest_direction(grad, norm) if normalize else grad
                 delta = constrain(delta + alpha * step)
-    finally:
-        model.train(was_training)
-    return delta.detach().to(X.device)
+    return _in_dtype_of(X, delta.detach(), epsilon, norm, clamp)
 
 
 def per_example_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, delta: torch.Tensor,
                      loss_fn: LossFn = cross_entropy_loss) -> torch.Tensor:
-    """``loss_fn(model(X + delta), y)`` per example, without gradients. Shape ``(n,)``."""
-    device = _device_of(model, X)
-    with torch.no_grad():
-        return loss_fn(model((X + delta).to(device)), y.to(device=device, dtype=torch.int64))
+    """``loss_fn(model(X + delta), y)`` per example, in eval mode, without gradients.
+
+    Shapes: ``X`` and ``delta`` ``(n, ...)``, ``y`` ``(n,)``; returns ``(n,)`` on the
+    model's device.
+    """
+    check_model(model)
+    X = check_images(X)
+    delta = check_delta(delta, X, "delta")
+    loss_fn = _check_loss_fn(loss_fn)
+    device, dtype = placement(model, X)
+    with evaluating(model), torch.no_grad():
+        logits = model((X + delta).to(device=device, dtype=dtype))
+        _check_scores(logits)
+        y = check_labels(X, y, num_classes=logits.shape[1])
+        loss = loss_fn(logits, y.to(device=device, dtype=torch.int64))
+    if not isinstance(loss, torch.Tensor) or loss.shape != (X.shape[0],):
+        got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"loss_fn must return one loss per example, shape ({X.shape[0]},), got {got}")
+    return loss
 
 
 def best_per_example(model: nn.Module, X: torch.Tensor, y: torch.Tensor, deltas: torch.Tensor,
@@ -230,6 +276,11 @@ def best_per_example(model: nn.Module, X: torch.Tensor, y: torch.Tensor, deltas:
     the ``n`` examples of ``X``. Ties keep the earliest candidate, so candidate 0 is only
     ever replaced by a strictly better one. Returns ``(n, ...)``.
     """
+    X = check_images(X)
+    if not isinstance(deltas, torch.Tensor) or deltas.shape[1:] != X.shape or deltas.shape[0] == 0:
+        got = tuple(deltas.shape) if isinstance(deltas, torch.Tensor) else type(deltas).__name__
+        raise ValueError(f"deltas must be a tensor of shape (R, *X.shape) = (R, {', '.join(map(str, X.shape))}) "
+                         f"with R >= 1 candidates, got {got}")
     R, n = deltas.shape[0], X.shape[0]
     flat = deltas.reshape(R * n, *X.shape[1:])
     losses = per_example_loss(model, X.repeat(R, *([1] * (X.dim() - 1))), y.repeat(R), flat,
@@ -251,7 +302,12 @@ def with_restarts(attack: Callable[..., torch.Tensor], init: Callable[[], torch.
     ``loss_fn``. Returns ``(n, ...)``.
     """
     restarts = check_count(restarts, "restarts", 1)
-    starts = torch.stack([init() for _ in range(restarts)])              # (R, n, ...)
+    for value, name in ((attack, "attack"), (init, "init")):
+        if not callable(value):
+            raise ValueError(f"{name} must be a function, got {value!r}")
+    X = check_images(X)
+    y = check_labels(X, y)
+    starts = torch.stack([check_delta(init(), X, "init()") for _ in range(restarts)])  # (R, n, ...)
     ones = [1] * (X.dim() - 1)
     flat = attack(model, X.repeat(restarts, *ones), y.repeat(restarts), *args,
                   delta_init=starts.reshape(-1, *X.shape[1:]), **kwargs)
@@ -299,16 +355,19 @@ def pgd_linf_rand(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsilon: f
 
     Chapter 3, "random restarts" (the chapter: 10 restarts); the restarts run as one batch
     of ``restarts * n`` examples (see :func:`with_restarts`). Random starts are drawn on
-    the CPU from ``generator`` (default: torch's global generator), so a seeded run is
-    reproducible on any device.
+    the CPU from ``generator`` (default: torch's global generator), in the model's dtype,
+    so a seeded run is reproducible on any device and for inputs of any dtype.
     """
     restarts = check_count(restarts, "restarts", 1)
     epsilon = check_nonnegative(epsilon, "epsilon")
     X = check_images(X)
     y = check_labels(X, y)
+    if generator is not None and (not isinstance(generator, torch.Generator) or generator.device.type != "cpu"):
+        raise ValueError(f"generator must be None or a CPU torch.Generator (the starts are drawn on the "
+                         f"CPU), got {generator!r}")
 
-    def init() -> torch.Tensor:
-        u = torch.rand(X.shape, generator=generator, dtype=X.dtype)
+    def init() -> torch.Tensor:  # drawn in the dtype the model computes in
+        u = torch.rand(X.shape, generator=generator, dtype=placement(model, X)[1])
         return ((2 * u - 1) * epsilon).to(X.device)
 
     return with_restarts(projected_steepest_ascent, init, restarts, model, X, y,

@@ -20,7 +20,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 
@@ -156,6 +156,21 @@ def _add_train(sub) -> None:
     p.set_defaults(run=run_train)
 
 
+def _whole(high: Optional[int] = None) -> Callable[[str], int]:
+    """An argparse type: a whole number >= 1 (and <= ``high``)."""
+    allowed = "a whole number >= 1" if high is None else f"a whole number in 1..{high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1 or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return value
+    return parse
+
+
 def _add_evaluate(sub) -> None:
     from .evaluate import CHAPTER_SETTINGS
     from .models import MNIST_MODELS
@@ -165,8 +180,9 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--models", nargs="+", default=["dnn2", "dnn4", "cnn"], choices=MNIST_MODELS)
     p.add_argument("--attacks", nargs="+", default=list(CHAPTER_SETTINGS), choices=list(CHAPTER_SETTINGS))
     p.add_argument("--clamp", nargs="+", default=["off", "on"], choices=["off", "on"])
-    p.add_argument("--n", type=int, default=config.FULL_TEST_SET, help="first N test images")
-    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--n", type=_whole(config.FULL_TEST_SET), default=config.FULL_TEST_SET,
+                   help="first N test images")
+    p.add_argument("--batch-size", type=_whole(), default=500)
     p.add_argument("--seed", type=int, default=0, help="seed of the random restarts")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--markdown", action="store_true", help="only print the recorded figures as a markdown table")

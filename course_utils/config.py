@@ -86,9 +86,41 @@ N_EVAL: int = _read_n_eval()
 """Number of test images used for set-wide figures (env ``COURSE_N_EVAL``, default 1000)."""
 
 
+def check_device(device, setting: str) -> torch.device:
+    """``device`` (a ``torch.device`` or a name: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``)
+    as a ``torch.device`` this machine has.
+
+    Otherwise a ``ValueError`` that names ``setting``, whatever asked for the device
+    (``"COURSE_DEVICE"``, ``"load_model(device=...)"``), and says what this machine has.
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{setting} must name a device such as 'cpu' or 'cuda', got {device!r}") from None
+    fallback = "use 'cpu'"
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this PyTorch is a CPU-only build" if torch.version.cuda is None else "no GPU is visible"
+            raise ValueError(f"{setting} asks for {str(dev)!r}, but CUDA is not available here ({why}); {fallback}")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{setting} asks for {str(dev)!r}, but this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s); {fallback} or 'cuda:0'")
+        return dev
+    if dev.type == "mps" and torch.backends.mps.is_available():
+        return dev
+    raise ValueError(f"{setting} asks for {str(dev)!r}, which this machine does not offer to the course "
+                     f"(it runs on 'cpu', 'cuda' when a GPU is visible, 'mps' on Apple silicon); {fallback}")
+
+
 def default_device() -> torch.device:
-    """``cuda`` when a GPU is visible, else ``cpu`` (override with env ``COURSE_DEVICE``)."""
+    """``cuda`` when a GPU is visible, else ``cpu`` (override with env ``COURSE_DEVICE``).
+
+    A ``COURSE_DEVICE`` this machine lacks (``cuda`` without a GPU, a misspelt name) is a
+    ``ValueError`` naming ``COURSE_DEVICE``.
+    """
     name = os.environ.get("COURSE_DEVICE")
     if name:
-        return torch.device(name)
+        return check_device(name, "the environment variable COURSE_DEVICE")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

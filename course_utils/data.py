@@ -20,10 +20,12 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import numbers
 import os
 import shutil
 import tempfile
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Iterable, Optional, Tuple, Union
 
@@ -32,6 +34,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from . import config
+from .threat import check_count, check_flag
 
 PathLike = Union[str, os.PathLike]
 
@@ -62,6 +65,13 @@ class MNISTError(RuntimeError):
     """A missing, truncated or corrupt MNIST file."""
 
 
+def _check_path(path, name: str) -> Path:
+    """A ``str`` or ``os.PathLike`` as a ``Path``, or a ``ValueError`` naming ``name``."""
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ValueError(f"{name} must be a path (a non-empty str or pathlib.Path), got {path!r}")
+    return Path(path)
+
+
 def _file_in(folder: Path, stem: str) -> Optional[Path]:
     for name in (stem + ".gz", stem):
         candidate = folder / name
@@ -78,7 +88,7 @@ def candidate_dirs(path: Optional[PathLike] = None) -> list[Path]:
     """The folders searched for MNIST, in order (see the module docstring)."""
     dirs = []
     if path is not None:
-        dirs.append(Path(path))
+        dirs.append(_check_path(path, "path"))
     env = os.environ.get("COURSE_DATA_DIR")
     if env:
         dirs.append(Path(env))
@@ -100,8 +110,9 @@ def find_mnist(path: Optional[PathLike] = None, download: bool = True) -> Path:
     An explicit ``path`` that lacks the files is an error (no silent fallback), as is
     a ``COURSE_DATA_DIR`` that does not hold them.
     """
+    download = check_flag(download, "download")
     if path is not None:
-        folder = Path(path)
+        folder = _check_path(path, "path")
         if not _has_all(folder):
             raise MNISTError(
                 f"path={str(folder)!r} does not hold the four MNIST files "
@@ -139,9 +150,11 @@ def download_mnist(folder: PathLike, mirrors: Iterable[str] = MIRRORS) -> Path:
     """Download the four gzip files into ``folder``, verifying each MD5.
 
     Each file is tried on every mirror in turn; files that fail everywhere are listed
-    together in one ``MNISTError`` (the good ones are kept).
+    together in one ``MNISTError`` (the good ones are kept). ``mirrors``: base URLs.
     """
-    folder = Path(folder)
+    folder = _check_path(folder, "folder")
+    if isinstance(mirrors, str) or not all(isinstance(m, str) for m in mirrors) or not mirrors:
+        raise ValueError(f"mirrors must be a non-empty list of base URLs (strings), got {mirrors!r}")
     folder.mkdir(parents=True, exist_ok=True)
     failures = []
     for name, md5 in MD5.items():
@@ -172,19 +185,29 @@ def download_mnist(folder: PathLike, mirrors: Iterable[str] = MIRRORS) -> Path:
     return folder
 
 
-def read_idx(path: PathLike, magic: int, count: int) -> np.ndarray:
-    """Read one IDX file (gzip or not) into a uint8 array, checking magic and count.
-
-    Returns shape ``(count, 28, 28)`` for images (magic 2051), ``(count,)`` for labels.
-    """
-    path = Path(path)
-    hint = f"Delete {path} and run again to re-download it, or replace it with a good copy."
-    opener = gzip.open if path.suffix == ".gz" else open
+def _read_bytes(path: Path, hint: str) -> bytes:
+    """The whole (decompressed) content of ``path``, or an ``MNISTError`` with the cause."""
     try:
-        with opener(path, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError) as exc:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
+            return fh.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise MNISTError(f"{path} is truncated or not a valid gzip file ({exc}). {hint}") from None
+    except OSError as exc:
+        raise MNISTError(f"{path} cannot be read ({exc.strerror or exc}). {hint}") from None
+
+
+def read_idx(path: PathLike, magic: int, count: int) -> np.ndarray:
+    """Read one IDX file (gzip or not) into a uint8 array, checking magic, count and labels.
+
+    Returns shape ``(count, 28, 28)`` for images (magic 2051), ``(count,)`` for labels
+    (magic 2049, every label 0..9).
+    """
+    path = _check_path(path, "path")
+    if isinstance(magic, bool) or not isinstance(magic, numbers.Integral) or magic not in (_IMAGE_MAGIC, _LABEL_MAGIC):
+        raise ValueError(f"magic must be {_IMAGE_MAGIC} (images) or {_LABEL_MAGIC} (labels), got {magic!r}")
+    count = check_count(count, "count", 1)
+    hint = f"Delete {path} and run again to re-download it, or replace it with a good copy."
+    raw = _read_bytes(path, hint)
     ndim = 3 if magic == _IMAGE_MAGIC else 1
     header = 4 + 4 * ndim
     if len(raw) < header:
@@ -198,7 +221,12 @@ def read_idx(path: PathLike, magic: int, count: int) -> np.ndarray:
     expected = header + int(np.prod(dims))
     if len(raw) != expected:
         raise MNISTError(f"{path} holds {len(raw)} bytes, expected {expected}: the file is truncated. {hint}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    if magic == _LABEL_MAGIC and array.max() > 9:
+        bad = int(np.argmax(array > 9))
+        raise MNISTError(f"{path} holds label {array[bad]} at item {bad}, but MNIST labels are 0..9: "
+                         f"the file is corrupt. {hint}")
+    return array
 
 
 @functools.lru_cache(maxsize=4)
@@ -224,7 +252,7 @@ def load_mnist(split: str = "test", path: Optional[PathLike] = None, download: b
         ``X`` float32 of shape ``(n, 1, 28, 28)`` with pixels in [0, 1], and
         ``y`` int64 of shape ``(n,)`` with labels 0..9.
     """
-    if split not in FILES:
+    if not isinstance(split, str) or split not in FILES:
         raise ValueError(f"split must be one of {sorted(FILES)}, got {split!r}")
     folder = find_mnist(path, download=download)
     X, y = _load(split, str(folder.resolve()))
@@ -238,8 +266,8 @@ def mnist_loaders(batch_size: int = 100, path: Optional[PathLike] = None, seed: 
     The shuffle is driven by a generator seeded with ``seed``, so training is
     reproducible.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    batch_size = check_count(batch_size, "batch_size", 1)
+    seed = check_count(seed, "seed", 0)
     train = TensorDataset(*load_mnist("train", path))
     test = TensorDataset(*load_mnist("test", path))
     generator = torch.Generator().manual_seed(seed)
@@ -251,7 +279,8 @@ def eval_subset(n: Optional[int] = None, path: Optional[PathLike] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """The first ``n`` test images and labels (default ``config.N_EVAL``)."""
     n = config.N_EVAL if n is None else n
-    if not 1 <= n <= config.FULL_TEST_SET:
-        raise ValueError(f"n must be between 1 and {config.FULL_TEST_SET}, got {n}")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= config.FULL_TEST_SET:
+        raise ValueError(f"n must be between 1 and {config.FULL_TEST_SET} (a whole number of test images), "
+                         f"got {n!r}")
     X, y = load_mnist("test", path)
     return X[:n], y[:n]

@@ -7,6 +7,7 @@ The full-test-set figures are recorded by ``python -m course_utils evaluate`` (s
 
 from __future__ import annotations
 
+import numbers
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
@@ -17,6 +18,8 @@ from tqdm.auto import tqdm
 
 from . import attacks, records
 from .checks import approx
+from .models import evaluating, placement
+from .threat import check_count, check_flag, check_images, check_labels, check_model
 
 CHAPTER_SETTINGS: Dict[str, Tuple[Callable, tuple]] = {
     "fgsm": (attacks.fgsm, (0.1,)),
@@ -29,9 +32,32 @@ CHAPTER_SETTINGS: Dict[str, Tuple[Callable, tuple]] = {
 
 def tensor_loader(X: torch.Tensor, y: torch.Tensor, batch_size: int = 100) -> DataLoader:
     """A non-shuffled loader over given images ``(n, 1, 28, 28)`` and labels ``(n,)``."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    X = check_images(X)
+    y = check_labels(X, y)
+    batch_size = check_count(batch_size, "batch_size", 1)
     return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=False)
+
+
+def _loader_size(loader) -> Optional[int]:
+    """How many examples ``loader`` holds, when it says (a DataLoader does), else None."""
+    try:
+        iter(loader)
+    except TypeError:
+        raise ValueError(f"loader must be an iterable of (X, y) batches, such as a DataLoader, "
+                         f"got {type(loader).__name__}") from None
+    try:
+        return len(loader.dataset)
+    except (AttributeError, TypeError):
+        return None
+
+
+def _unpack(batch, limit: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """One ``(X, y)`` batch of a loader, checked, cut to ``limit`` examples."""
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise ValueError(f"loader must yield (X, y) pairs, got a {type(batch).__name__}")
+    X = check_images(batch[0], "X (images from the loader)")
+    y = check_labels(X, batch[1], "y (labels from the loader)")
+    return X[:limit], y[:limit]
 
 
 def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *args,
@@ -39,12 +65,13 @@ def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *a
                       **attack_kwargs) -> Tuple[float, float]:
     """Error and mean cross-entropy of ``model`` on ``X + attack(model, X, y, *args)``.
 
-    Chapter 3, "FGSM" (``epoch_adversarial``). Extra keywords (e.g. ``clamp=False``) go
-    to the attack.
+    Chapter 3, "FGSM" (``epoch_adversarial``); notebooks 02-05. Extra keywords (e.g.
+    ``clamp=False``) go to the attack. The model is evaluated in eval mode and every
+    layer's mode is restored afterwards.
 
     Args:
-        model: classifier; batches are moved to the device of its parameters.
-        loader: yields ``(X, y)`` batches.
+        model: classifier; batches are moved to the device and dtype of its parameters.
+        loader: yields ``(X, y)`` batches (a DataLoader, or any iterable of pairs).
         attack: e.g. :func:`course_utils.attacks.fgsm`; ``*args`` follow ``y`` in its call.
         limit: stop after this many examples (the last batch is cut); default all.
         progress: show a tqdm bar (stderr).
@@ -52,20 +79,29 @@ def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *a
     Returns:
         ``(error, loss)``: fraction misclassified and mean loss over the examples seen.
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    total = len(loader.dataset) if limit is None else min(limit, len(loader.dataset))
+    check_model(model)
+    if not callable(attack):
+        raise ValueError(f"attack must be a function (model, X, y, *args) -> delta, got {attack!r}")
+    if limit is not None:
+        limit = check_count(limit, "limit (a positive integer or None)", 1)
+    size = _loader_size(loader)
+    total = limit if size is None else size if limit is None else min(limit, size)
     seen, total_err, total_loss = 0, 0, 0.0
-    with tqdm(total=total, disable=not progress, leave=False, unit="img") as bar:
-        for X, y in loader:
-            if seen >= total:
+    with evaluating(model), tqdm(total=total, disable=not check_flag(progress, "progress"),
+                                 leave=False, unit="img") as bar:
+        for batch in loader:
+            if total is not None and seen >= total:
                 break
-            X, y = X[: total - seen].to(device), y[: total - seen].to(device)
+            X, y = _unpack(batch, None if total is None else total - seen)
+            device, dtype = placement(model, X)
+            X, y = X.to(device=device, dtype=dtype), y.to(device=device, dtype=torch.int64)
             delta = attack(model, X, y, *args, **attack_kwargs)
+            if not isinstance(delta, torch.Tensor) or delta.shape != X.shape:
+                raise ValueError(f"attack must return delta with the shape of X {tuple(X.shape)}, got "
+                                 f"{tuple(delta.shape) if isinstance(delta, torch.Tensor) else type(delta).__name__}")
             with torch.no_grad():
                 yp = model(X + delta)
+                check_labels(X, y, "y (labels from the loader)", num_classes=yp.shape[1])
                 total_loss += F.cross_entropy(yp, y, reduction="sum").item()
                 total_err += (yp.argmax(dim=1) != y).sum().item()
             seen += X.shape[0]
@@ -77,7 +113,7 @@ def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *a
 
 def zero_attack(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *args, **kwargs) -> torch.Tensor:
     """No perturbation (``delta = 0``): ``epoch_adversarial`` with it gives the clean error."""
-    return torch.zeros_like(X)
+    return torch.zeros_like(check_images(X))
 
 
 def _fmt(value: Optional[float]) -> str:
@@ -97,6 +133,7 @@ def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Di
     the first ``n_live[model]`` images, marked ``≈`` (its last digit may differ on another
     CPU; the notebook checks it with ``checks.check_close``). ``live``: ``{model: {clamp: error}}``.
     """
+    _check_live(live, n_live)
     head = (f"{'model':6s} {'chapter':>8s} | {'recorded: off':>13s} {'on':>7s} {'(n)':>7s} | "
             f"{'this run: off':>13s} {'on':>7s} {'(n)':>6s}")
     lines = [f"{attack} — error rates; off/on = x+δ clamped to [0, 1] or not", head, "-" * len(head)]
@@ -109,3 +146,13 @@ def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Di
             f"{_fmt(rec[False] and rec[False]['error']):>13s} {_fmt(rec[True] and rec[True]['error']):>7s} "
             f"{n_rec:>7s} | {_live(errs.get(False)):>13s} {_live(errs.get(True)):>7s} {n_live[model]:>6d}")
     return "\n".join(lines)
+
+
+def _check_live(live, n_live) -> None:
+    if not isinstance(live, dict) or not isinstance(n_live, dict):
+        raise ValueError("live must be {model: {clamp: error}} and n_live {model: n}, both dicts")
+    for model, errs in live.items():
+        if not isinstance(errs, dict) or not all(isinstance(c, bool) and isinstance(e, numbers.Real)
+                                                 and 0 <= e <= 1 for c, e in errs.items()):
+            raise ValueError(f"live[{model!r}] must map clamp (True/False) to an error in [0, 1], got {errs!r}")
+        check_count(n_live.get(model), f"n_live[{model!r}] (images behind live[{model!r}])", 1)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Dict, Mapping, Optional
 
 from . import config
+from .threat import check_flag
 
 # --- published: the chapter's figures ---------------------------------------------------------
 
@@ -115,19 +116,35 @@ def results_dir() -> Path:
     return config.writable_asset("results")
 
 
-def read(name: str) -> dict:
-    """The record ``name`` (e.g. ``"attack_errors"``), ``{}`` when none was recorded yet."""
-    if not name.isidentifier():
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a record's name such as 'attack_errors', got {name!r}")
-    path = config.asset("results", f"{name}.json")
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return name
+
+
+def read(name: str) -> dict:
+    """The record ``name`` (e.g. ``"attack_errors"``), ``{}`` when none was recorded yet.
+
+    A file that is not a JSON object is a ``ValueError`` naming it and the cause."""
+    path = config.asset("results", f"{_check_name(name)}.json")
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} cannot be read as JSON ({exc}); restore it from the course's "
+                         f"repository or re-record it") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path} must hold a JSON object, got a {type(record).__name__}; restore it "
+                         f"from the course's repository or re-record it")
+    return record
 
 
 def write(name: str, record: dict) -> Path:
     """Store ``record`` as the record ``name`` (sorted keys, one file per record); returns its path."""
-    if not name.isidentifier():
-        raise ValueError(f"name must be a record's name such as 'attack_errors', got {name!r}")
-    path = results_dir() / f"{name}.json"
+    if not isinstance(record, dict):
+        raise ValueError(f"record must be a dict, got {type(record).__name__}")
+    path = results_dir() / f"{_check_name(name)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
@@ -135,7 +152,11 @@ def write(name: str, record: dict) -> Path:
 
 def attack_key(attack: str, model: str, clamp: bool) -> str:
     """Key of one figure in the ``attack_errors`` record, e.g. ``"pgd_linf/cnn/clamp_off"``."""
-    return f"{attack}/{model}/clamp_{'on' if clamp else 'off'}"
+    for value, what in ((attack, "attack"), (model, "model")):
+        if not isinstance(value, str) or not value or "/" in value:
+            raise ValueError(f"{what} must be a name such as 'pgd_linf' or 'cnn' (a non-empty string "
+                             f"without '/'), got {value!r}")
+    return f"{attack}/{model}/clamp_{'on' if check_flag(clamp, 'clamp') else 'off'}"
 
 
 def attack_error(attack: str, model: str, clamp: bool) -> Optional[dict]:

@@ -20,28 +20,53 @@ from tqdm.auto import tqdm
 
 from . import config
 from .data import mnist_loaders
-from .models import build_model, weights_path
+from .models import build_model, evaluating, weights_path
+from .threat import check_count, check_flag, check_images, check_labels, check_model, check_nonnegative
 
 
 def _device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+    param = next(check_model(model).parameters(), None)
+    if param is None:
+        raise ValueError("model must have parameters to train or evaluate, got a module without any")
+    return param.device
+
+
+def _batches(loader, device: torch.device):
+    """The ``(X, y)`` batches of ``loader``, checked and moved to ``device``."""
+    try:
+        batches = iter(loader)
+    except TypeError:
+        raise ValueError(f"loader must be an iterable of (X, y) batches, such as a DataLoader, "
+                         f"got {type(loader).__name__}") from None
+    for batch in batches:
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise ValueError(f"loader must yield (X, y) pairs, got a {type(batch).__name__}")
+        X = check_images(batch[0], "X (images from the loader)")
+        yield X.to(device), check_labels(X, batch[1], "y (labels from the loader)").to(device)
 
 
 def epoch(loader: DataLoader, model: nn.Module, opt: Optional[torch.optim.Optimizer] = None,
           progress: bool = False) -> Tuple[float, float]:
     """One pass over ``loader``; trains when ``opt`` is given, else only evaluates.
 
+    Chapter 3, "Some example networks"; notebook 01. Training runs in train mode,
+    evaluation in eval mode (BatchNorm's running statistics, no Dropout); afterwards every
+    layer is back in the mode it had before the call.
+
     Returns:
         ``(error, loss)``: the fraction of misclassified examples and the mean
-        cross-entropy over the loader's dataset.
+        cross-entropy over the examples the loader yielded.
     """
     device = _device_of(model)
-    model.train(opt is not None)
-    total_loss, total_err = 0.0, 0
-    with torch.set_grad_enabled(opt is not None):
-        for X, y in tqdm(loader, disable=not progress, leave=False):
-            X, y = X.to(device), y.to(device)
+    if opt is not None and not isinstance(opt, torch.optim.Optimizer):
+        raise ValueError(f"opt must be a torch.optim.Optimizer or None (to evaluate), got {opt!r}")
+    total_loss, total_err, n = 0.0, 0, 0
+    with evaluating(model), torch.set_grad_enabled(opt is not None):
+        model.train(opt is not None)
+        for X, y in tqdm(_batches(loader, device), total=len(loader) if hasattr(loader, "__len__") else None,
+                         disable=not check_flag(progress, "progress"), leave=False):
             yp = model(X)
+            check_labels(X, y, "y (labels from the loader)", num_classes=yp.shape[1])
             loss = nn.functional.cross_entropy(yp, y)
             if opt is not None:
                 opt.zero_grad()
@@ -49,8 +74,9 @@ def epoch(loader: DataLoader, model: nn.Module, opt: Optional[torch.optim.Optimi
                 opt.step()
             total_err += (yp.argmax(dim=1) != y).sum().item()
             total_loss += loss.item() * X.shape[0]
-    model.eval()
-    n = len(loader.dataset)
+            n += X.shape[0]
+    if n == 0:
+        raise ValueError("loader yielded no examples")
     return total_err / n, total_loss / n
 
 
@@ -61,6 +87,14 @@ class Recipe:
     epochs: int = 10
     lr_drop_after: Optional[int] = None  # epoch after which lr becomes lr / 10
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if check_nonnegative(self.lr, "lr") == 0:
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        check_count(self.epochs, "epochs", 1)
+        check_count(self.seed, "seed", 0)
+        if self.lr_drop_after is not None and check_count(self.lr_drop_after, "lr_drop_after", 1) > self.epochs:
+            raise ValueError(f"lr_drop_after must be None or an epoch in 1..{self.epochs}, got {self.lr_drop_after}")
 
 
 RECIPES: Dict[str, Recipe] = {
@@ -75,7 +109,8 @@ RECIPES: Dict[str, Recipe] = {
 
 def train_regression(seed: int = 0, steps: int = 100) -> nn.Sequential:
     """The loss-surface demo: fit the 1-100-100-100-1 net to Gaussian noise."""
-    torch.manual_seed(seed)
+    torch.manual_seed(check_count(seed, "seed", 0))
+    steps = check_count(steps, "steps", 0)
     model = build_model("regression")
     opt = torch.optim.SGD(model.parameters(), lr=1e-2)
     for _ in range(steps):
@@ -92,10 +127,12 @@ def train_mnist(name: str, device: Optional[torch.device] = None, log=print
 
     ``log`` receives the per-epoch table lines (train err, train loss, test err, test loss).
     """
-    if name not in RECIPES:
+    if not isinstance(name, str) or name not in RECIPES:
         raise ValueError(f"name must be one of {sorted(RECIPES)}, got {name!r}")
+    if not callable(log):
+        raise ValueError(f"log must be a function taking one line of text (such as print), got {log!r}")
     recipe = RECIPES[name]
-    device = device or config.default_device()
+    device = config.default_device() if device is None else config.check_device(device, f"train_mnist(device={device!r})")
     torch.manual_seed(recipe.seed)
     model = build_model(name).to(device)
     train_loader, test_loader = mnist_loaders(batch_size=100, seed=recipe.seed)
@@ -114,6 +151,7 @@ def train_mnist(name: str, device: Optional[torch.device] = None, log=print
 
 def save_weights(model: nn.Module, name: str) -> Path:
     """Write ``model``'s weights (on the CPU) as the shipped weights of ``name``; returns the path."""
+    check_model(model)
     weights_path(name)  # checks the name
     path = config.writable_asset("models", f"{name}.pt")
     path.parent.mkdir(parents=True, exist_ok=True)

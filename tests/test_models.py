@@ -68,4 +68,7 @@ def test_epoch_trains_and_evaluates():
     for _ in range(20):
         epoch(loader, model, opt)
     err1, loss1 = epoch(loader, model)
-    assert loss1 < loss0 and 0 <= err1 <= 1 and not model.training
+    assert loss1 < loss0 and 0 <= err1 <= 1
+    assert model.training  # every call put the model back in the mode it had (build_model: train)
+    epoch(loader, model.eval(), opt)
+    assert not model.training
