@@ -204,7 +204,7 @@ print(comparison_table("pgd_l2", live, n_live))
 # %%
 # NBVAL_IGNORE_OUTPUT
 attack_widget(models, X[:100], y[:100], attack=["pgd_linf_targ", "pgd_linf_targ2", "pgd_l2"],
-              epsilon=0.2, alpha=0.01, num_iter=40, y_targ=2, epsilon_max=3.0)
+              epsilon=0.2, alpha=0.01, num_iter=40, y_targ=2)
 
 # %% [markdown]
 # ## What we learned

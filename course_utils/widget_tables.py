@@ -1,0 +1,177 @@
+"""Precomputed numbers for the slow widgets (notebooks 07-09), and the code that makes them.
+
+A slider must answer in about a second, but an exact MILP on the small net takes from a
+second to a minute per image, and the LP on ``dnn4`` several seconds. So the widgets of
+``bound_comparison_widget`` and ``certified_widget`` read what is slow from tables made
+once, on their default grid, by::
+
+    python tools/precompute_widgets.py            # both tables (about an hour on 2 cores)
+
+and compute it live only when the learner ticks "compute live". The same functions
+(``bound_row``, ``certified_row``) fill the tables and the live widgets, so a live number
+and a precomputed one come from the same code. Each table records the command, the
+package's solver settings, and fingerprints of the weights and images it was made
+with: a table made for other weights is not used.
+
+Tables live in ``course_utils/tables/`` (package data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Dict, Mapping, Optional
+
+import torch
+
+TABLE_DIR = Path(__file__).resolve().parent / "tables"
+
+BOUND_GRID = MappingProxyType({
+    "models": ("small", "dnn2", "dnn4"), "images": 10, "epsilons": tuple(round(0.01 * i, 2) for i in range(11)),
+    "methods": MappingProxyType({"lp": ("small", "dnn2", "dnn4"), "milp": ("small",)}), "time_limit": 20.0})
+"""``bound_comparison_widget``'s default grid: the first 10 test images, ε = 0, 0.01, …,
+0.1; the LP for three networks, the exact MILP for the small one (at most 20 s per target)."""
+
+CERTIFIED_GRID = MappingProxyType({
+    "models": ("small", "dnn2"), "images": 30, "epsilons": tuple(round(0.01 * i, 2) for i in range(11)),
+    "methods": ("lp", "milp"), "time_limit": 20.0})
+"""``certified_widget``'s default grid: the first 30 test images, ε = 0, 0.01, …, 0.1, the
+cascades up to the LP and up to the MILP (at most 20 s per solver call)."""
+
+
+def fingerprint(*tensors: torch.Tensor) -> str:
+    """A short hash of tensors' values (float32 on the CPU): which weights or images."""
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.detach().cpu().to(torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def model_fingerprint(model: torch.nn.Module) -> str:
+    """``fingerprint`` of all of ``model``'s parameters."""
+    return fingerprint(*model.parameters())
+
+
+def eps_key(epsilon: float) -> str:
+    """The table key of a radius (3 decimals: the grids' step is 0.01)."""
+    return f"{float(epsilon):.3f}"
+
+
+# --- one entry -----------------------------------------------------------------------------------
+
+
+def bound_row(model, x: torch.Tensor, label: int, epsilon: float, method: str, time_limit: float) -> dict:
+    """Per target, ``method``'s lower bound on ``min logit_label - logit_target`` over the
+    l∞ ball (``verify.certify(..., exact=True)``): the optimum when the solver proved one,
+    else its best bound, with the verdicts, solver statuses and the seconds it took."""
+    from .verify import certify
+
+    cert = certify(model, x, label, epsilon, method, exact=True, time_limit=time_limit)
+    return {"targets": [r.target for r in cert.results],
+            "values": [r.value if r.value is not None else r.bound for r in cert.results],
+            "verdicts": [r.verdict for r in cert.results],
+            "status": [r.status for r in cert.results],
+            "seconds": round(cert.seconds, 3)}
+
+
+def certified_row(model, X: torch.Tensor, y: torch.Tensor, epsilon: float, method: str,
+                  time_limit: Optional[float]) -> dict:
+    """``certified.certified_accuracy`` on ``X, y`` with the cascade up to ``method``, as
+    ``CertifiedResult.as_dict()``."""
+    from .certified import METHODS, certified_accuracy
+
+    methods = METHODS[: METHODS.index(method) + 1]
+    (r,) = certified_accuracy(model, (X, y), epsilon, methods, time_limit=time_limit, progress=False)
+    return r.as_dict()
+
+
+# --- reading and writing -----------------------------------------------------------------------
+
+
+def table_path(name: str) -> Path:
+    """Where table ``name`` ("bounds" or "certified") is stored."""
+    if name not in ("bounds", "certified"):
+        raise ValueError(f"table name must be 'bounds' or 'certified', got {name!r}")
+    return TABLE_DIR / f"{name}.json"
+
+
+def load_table(name: str) -> dict:
+    """A precomputed table, or an empty one (``{"entries": {}}``) if none was made."""
+    path = table_path(name)
+    if not path.exists():
+        return {"entries": {}, "models": {}, "missing": str(path)}
+    with open(path) as f:
+        return json.load(f)
+
+
+def usable_models(table: dict, models: Dict[str, torch.nn.Module], X: torch.Tensor, y: torch.Tensor) -> set:
+    """The names in ``models`` whose weights, and the images ``X, y``, are those the table
+    was made with (only those models' entries may be shown)."""
+    n = table.get("images", 0)
+    if not n or len(X) < n or fingerprint(X[:n], y[:n].float()) != table.get("data"):
+        return set()
+    return {name for name, m in models.items() if table["models"].get(name) == model_fingerprint(m)}
+
+
+def bound_entry_key(model: str, method: str, index: int, epsilon: float) -> str:
+    return f"{model}|{method}|{int(index)}|{eps_key(epsilon)}"
+
+
+def certified_entry_key(model: str, method: str, epsilon: float) -> str:
+    return f"{model}|{method}|{eps_key(epsilon)}"
+
+
+def _header(grid: Mapping, models, X, y, command: str) -> dict:
+    import highspy
+
+    plain = {k: dict(v) if isinstance(v, Mapping) else v for k, v in grid.items()}
+    return {"command": command, "grid": plain,
+            "images": grid["images"], "data": fingerprint(X[:grid["images"]], y[:grid["images"]].float()),
+            "models": {name: model_fingerprint(models[name]) for name in grid["models"]},
+            "torch": torch.__version__, "highs": getattr(highspy, "__version__", "unknown"), "entries": {}}
+
+
+def build_bound_table(models, X, y, command: str, grid: Mapping = BOUND_GRID, log=None) -> dict:
+    """Fill ``BOUND_GRID``: one ``bound_row`` per model, slow method, image and ε."""
+    table = _header(grid, models, X, y, command)
+    start = time.perf_counter()
+    for method, names in grid["methods"].items():
+        for name in names:
+            for i in range(grid["images"]):
+                for eps in grid["epsilons"]:
+                    row = bound_row(models[name], X[i:i + 1], int(y[i]), eps, method, grid["time_limit"])
+                    table["entries"][bound_entry_key(name, method, i, eps)] = row
+                    if log:
+                        log(f"{name} {method} image {i} eps {eps}: {row['seconds']:.1f} s")
+    table["seconds"] = round(time.perf_counter() - start, 1)
+    return table
+
+
+def build_certified_table(models, X, y, command: str, grid: Mapping = CERTIFIED_GRID, log=None) -> dict:
+    """Fill ``CERTIFIED_GRID``: one ``certified_row`` per model, method and ε."""
+    table = _header(grid, models, X, y, command)
+    n = grid["images"]
+    start = time.perf_counter()
+    for name in grid["models"]:
+        for method in grid["methods"]:
+            for eps in grid["epsilons"]:
+                t0 = time.perf_counter()
+                row = certified_row(models[name], X[:n], y[:n], eps, method, grid["time_limit"])
+                table["entries"][certified_entry_key(name, method, eps)] = row
+                if log:
+                    log(f"{name} {method} eps {eps}: {time.perf_counter() - t0:.1f} s")
+    table["seconds"] = round(time.perf_counter() - start, 1)
+    return table
+
+
+def save_table(name: str, table: dict) -> Path:
+    """Write ``table`` as ``course_utils/tables/<name>.json``."""
+    path = table_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(table, f, indent=0, sort_keys=True)
+    return path
+
