@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Dict, Mapping, Optional
@@ -30,9 +31,9 @@ import torch
 TABLE_DIR = Path(__file__).resolve().parent / "tables"
 
 BOUND_GRID = MappingProxyType({
-    "models": ("small", "dnn2", "dnn4"), "images": 10, "epsilons": tuple(round(0.01 * i, 2) for i in range(11)),
+    "models": ("small", "dnn2", "dnn4"), "images": 5, "epsilons": tuple(round(0.01 * i, 2) for i in range(11)),
     "methods": MappingProxyType({"lp": ("small", "dnn2", "dnn4"), "milp": ("small",)}), "time_limit": 20.0})
-"""``bound_comparison_widget``'s default grid: the first 10 test images, ε = 0, 0.01, …,
+"""``bound_comparison_widget``'s default grid: the first 5 test images, ε = 0, 0.01, …,
 0.1; the LP for three networks, the exact MILP for the small one (at most 20 s per target)."""
 
 CERTIFIED_GRID = MappingProxyType({
@@ -127,44 +128,58 @@ def certified_entry_key(model: str, method: str, epsilon: float) -> str:
 def _header(grid: Mapping, models, X, y, command: str) -> dict:
     import highspy
 
-    plain = {k: dict(v) if isinstance(v, Mapping) else v for k, v in grid.items()}
+    plain = json.loads(json.dumps({k: dict(v) if isinstance(v, Mapping) else v for k, v in grid.items()}))
     return {"command": command, "grid": plain,
             "images": grid["images"], "data": fingerprint(X[:grid["images"]], y[:grid["images"]].float()),
             "models": {name: model_fingerprint(models[name]) for name in grid["models"]},
             "torch": torch.__version__, "highs": getattr(highspy, "__version__", "unknown"), "entries": {}}
 
 
-def build_bound_table(models, X, y, command: str, grid: Mapping = BOUND_GRID, log=None) -> dict:
-    """Fill ``BOUND_GRID``: one ``bound_row`` per model, slow method, image and ε."""
-    table = _header(grid, models, X, y, command)
-    start = time.perf_counter()
-    for method, names in grid["methods"].items():
-        for name in names:
-            for i in range(grid["images"]):
+def _resume(name: str, header: dict, resume: bool) -> dict:
+    """The table to fill: a new one, or (``resume``) the saved one if it was made for the
+    same grid, weights and images (its entries are kept and not recomputed)."""
+    old = load_table(name)
+    same = all(old.get(k) == header[k] for k in ("grid", "data", "models"))
+    if resume and same:
+        return {**header, "entries": old["entries"], "seconds": old.get("seconds", 0.0)}
+    return {**header, "seconds": 0.0}
+
+
+def build_table(name: str, models, X, y, command: str, resume: bool = True, log=None) -> dict:
+    """Fill table ``name`` ("bounds": ``BOUND_GRID``, "certified": ``CERTIFIED_GRID``) and
+    save it after every entry, so an interrupted run resumes where it stopped. Returns it."""
+    grid = BOUND_GRID if name == "bounds" else CERTIFIED_GRID
+    table = _resume(name, _header(grid, models, X, y, command), resume)
+    for key, compute in _jobs(name, grid, models, X, y):
+        if key in table["entries"]:
+            continue
+        start = time.perf_counter()
+        table["entries"][key] = compute()
+        spent = time.perf_counter() - start
+        table["seconds"] = round(table["seconds"] + spent, 1)
+        save_table(name, table)
+        if log:
+            log(f"{key}: {spent:.1f} s")
+    return table
+
+
+def _jobs(name: str, grid: Mapping, models, X, y):
+    """``(key, compute)`` for every entry of the grid."""
+    limit = grid["time_limit"]
+    if name == "bounds":
+        for method, names in grid["methods"].items():
+            for model in names:
+                for i in range(grid["images"]):
+                    for eps in grid["epsilons"]:
+                        yield (bound_entry_key(model, method, i, eps),
+                               partial(bound_row, models[model], X[i:i + 1], int(y[i]), eps, method, limit))
+    else:
+        n = grid["images"]
+        for model in grid["models"]:
+            for method in grid["methods"]:
                 for eps in grid["epsilons"]:
-                    row = bound_row(models[name], X[i:i + 1], int(y[i]), eps, method, grid["time_limit"])
-                    table["entries"][bound_entry_key(name, method, i, eps)] = row
-                    if log:
-                        log(f"{name} {method} image {i} eps {eps}: {row['seconds']:.1f} s")
-    table["seconds"] = round(time.perf_counter() - start, 1)
-    return table
-
-
-def build_certified_table(models, X, y, command: str, grid: Mapping = CERTIFIED_GRID, log=None) -> dict:
-    """Fill ``CERTIFIED_GRID``: one ``certified_row`` per model, method and ε."""
-    table = _header(grid, models, X, y, command)
-    n = grid["images"]
-    start = time.perf_counter()
-    for name in grid["models"]:
-        for method in grid["methods"]:
-            for eps in grid["epsilons"]:
-                t0 = time.perf_counter()
-                row = certified_row(models[name], X[:n], y[:n], eps, method, grid["time_limit"])
-                table["entries"][certified_entry_key(name, method, eps)] = row
-                if log:
-                    log(f"{name} {method} eps {eps}: {time.perf_counter() - t0:.1f} s")
-    table["seconds"] = round(time.perf_counter() - start, 1)
-    return table
+                    yield (certified_entry_key(model, method, eps),
+                           partial(certified_row, models[model], X[:n], y[:n], eps, method, limit))
 
 
 def save_table(name: str, table: dict) -> Path:

@@ -4,10 +4,11 @@
     python tools/precompute_widgets.py bounds          # bound_comparison_widget's (notebooks 07, 08)
     python tools/precompute_widgets.py certified       # certified_widget's (notebook 09)
 
-Writes ``course_utils/tables/<name>.json``, with this command, the grid, the seconds it took
-and fingerprints of the weights and test images it used. Rerun it after retraining a model
-or changing ``verify``/``certified``: a widget ignores a table made for other weights, and
-says so. Runs on one core (about an hour on the course's 2-core machine for both tables).
+Writes ``course_utils/tables/<name>.json`` after every entry (an interrupted run resumes),
+with this command, the grid, the seconds of solving and fingerprints of the weights and
+test images it used. Rerun it after retraining a model, and with ``--fresh`` after changing
+``verify``/``certified``: a widget ignores a table made for other weights, and says so.
+Runs on one core (about an hour on the course's 2-core machine for both tables).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from course_utils.models import load_model  # noqa: E402
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tables", nargs="*", help="bounds and/or certified (default: both)")
+    parser.add_argument("--fresh", action="store_true", help="recompute every entry (default: keep those of a "
+                        "saved table made for the same grid, weights and images)")
     args = parser.parse_args(argv)
     unknown = set(args.tables) - {"bounds", "certified"}
     if unknown:
@@ -38,10 +41,10 @@ def main(argv=None) -> None:
         grid = wt.BOUND_GRID if name == "bounds" else wt.CERTIFIED_GRID
         models = {m: load_model(m, device="cpu") for m in grid["models"]}
         command = f"python tools/precompute_widgets.py {name}"
-        build = wt.build_bound_table if name == "bounds" else wt.build_certified_table
-        table = build(models, X, y, command, log=lambda line: print(line, flush=True))
-        path = wt.save_table(name, table)
-        print(f"wrote {path} ({len(table['entries'])} entries, {table['seconds']:.0f} s)", flush=True)
+        table = wt.build_table(name, models, X, y, command, resume=not args.fresh,
+                               log=lambda line: print(line, flush=True))
+        print(f"{wt.table_path(name)}: {len(table['entries'])} entries, {table['seconds']:.0f} s of solving",
+              flush=True)
 
 
 if __name__ == "__main__":
