@@ -101,6 +101,26 @@ def _check_attack_args(models, names, epsilon_max, epsilon_l2_max, alpha_range):
         raise ValueError(f"alpha_range must be (min, max) with 0 < min < max, got {alpha_range}")
 
 
+def _attack_controls(models, names, epsilon, eps_range, alpha, alpha_range, num_iter, y_targ, clamp) -> dict:
+    """The attack widget's controls; α, steps and the target show when the first attack has them."""
+    import math
+
+    lo, hi = math.log10(alpha_range[0]), math.log10(alpha_range[1])
+    first = names[0]
+    return {
+        "model_name": widgets.Dropdown(options=list(models), description="model"),
+        "attack_name": widgets.Dropdown(options=names, description="attack", layout=shown(len(names) > 1)),
+        "epsilon": _slider(widgets.FloatSlider, epsilon, 0.0, eps_range[0], eps_range[1], "ε", readout_format=".3f"),
+        "alpha": widgets.FloatLogSlider(value=alpha, base=10, min=lo, max=hi, step=(hi - lo) / 40,
+                                        description="α", continuous_update=False, readout_format=".2g",
+                                        layout=shown(first in _TAKES_STEPS)),
+        "num_iter": _slider(widgets.IntSlider, num_iter, 0, 100, 1, "steps", layout=shown(first in _TAKES_STEPS)),
+        "y_targ": widgets.Dropdown(options=list(range(10)), value=y_targ, description="target",
+                                   layout=shown(first in _TARGETED)),
+        "clamp": widgets.Checkbox(value=clamp, description="clamp x+δ to [0, 1]"),
+    }
+
+
 def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, alpha: float = 0.01,
                   num_iter: int = 40, y_targ: int = 2, restarts: int = 1, clamp: bool = True,
                   epsilon_max: float = 0.3, alpha_range=(1e-3, 1.0), M: int = 3, N: int = 6,
@@ -118,8 +138,6 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
     restores the last ε and α used with that norm. ``alpha_range``: the (min, max) of α's
     log slider. Returns the widget.
     """
-    import math
-
     import torch
 
     from . import attacks as A
@@ -130,8 +148,6 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
     ranges = {"linf": (epsilon_max, epsilon_max / 60), "l2": (epsilon_l2_max, epsilon_l2_max / 60)}
     memory = {"linf": [epsilon, alpha], "l2": [epsilon_l2, alpha_l2]}     # this widget's last ε, α per norm
     state = {"norm": _norm(names[0])}
-    lo, hi = math.log10(alpha_range[0]), math.log10(alpha_range[1])
-    first = names[0]
 
     def draw(model_name, attack_name, epsilon, alpha, num_iter, y_targ, clamp):
         model = models[model_name]
@@ -156,19 +172,8 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
             state["norm"] = new
 
     eps0, alpha0 = memory[state["norm"]]
-    top, step = ranges[state["norm"]]
-    controls = {
-        "model_name": widgets.Dropdown(options=list(models), description="model"),
-        "attack_name": widgets.Dropdown(options=names, description="attack", layout=shown(len(names) > 1)),
-        "epsilon": _slider(widgets.FloatSlider, eps0, 0.0, top, step, "ε", readout_format=".3f"),
-        "alpha": widgets.FloatLogSlider(value=alpha0, base=10, min=lo, max=hi, step=(hi - lo) / 40,
-                                        description="α", continuous_update=False, readout_format=".2g",
-                                        layout=shown(first in _TAKES_STEPS)),
-        "num_iter": _slider(widgets.IntSlider, num_iter, 0, 100, 1, "steps", layout=shown(first in _TAKES_STEPS)),
-        "y_targ": widgets.Dropdown(options=list(range(10)), value=y_targ, description="target",
-                                   layout=shown(first in _TARGETED)),
-        "clamp": widgets.Checkbox(value=clamp, description="clamp x+δ to [0, 1]"),
-    }
+    controls = _attack_controls(models, names, eps0, ranges[state["norm"]], alpha0, alpha_range, num_iter,
+                                y_targ, clamp)
     return LiveFigure(draw, controls, adjust=adjust)
 
 

@@ -229,6 +229,11 @@ def test_bound_widths_grow_through_the_layers(data, small):
         P.plot_bound_widths({"ε = 0": bound_propagation(small, linf_box(x, 0.0))})
     with pytest.raises(ValueError, match="layer_names must hold"):
         P.plot_bound_widths(widths, layer_names=["a"])
+    from course_utils.models import load_model
+    dnn4 = load_model("dnn4", device="cpu")
+    models = {"small": bound_propagation(small, linf_box(x, 0.01)), "dnn4": bound_propagation(dnn4, linf_box(x, 0.01))}
+    fig = P.plot_bound_widths(models)
+    assert [len(l.get_ydata()) for l in fig.axes[0].get_lines()] == [len(small), len(dnn4)]
 
 
 def test_bound_comparison_uses_the_method_colours():

@@ -220,25 +220,23 @@ def plot_bound_widths(widths: Mapping[str, Sequence], layer_names: Optional[Sequ
             "interval", "crown" for its style) -> per-layer widths: numbers, or the
             ``[(l, u), ...]`` list of ``bounds.bound_propagation`` (drawn: the mean of
             ``u - l`` over each layer's neurons).
-        layer_names: the x tick labels (default "0", "1", ...).
+        layer_names: the x tick labels of the longest series (default "0", "1", ...);
+            series of several models may differ in length (x: the layer's position).
 
     Returns the figure.
     """
     if not widths:
         raise ValueError("widths must name at least one series")
     rows = {name: _widths(name, v) for name, v in widths.items()}
-    sizes = {r.size for r in rows.values()}
-    if len(sizes) != 1:
-        raise ValueError(f"every series needs one width per layer; got lengths {sorted(sizes)}")
-    (size,) = sizes
+    size = max(r.size for r in rows.values())
     if layer_names is not None and len(layer_names) != size:
-        raise ValueError(f"layer_names must hold {size} names, got {len(layer_names)}")
+        raise ValueError(f"layer_names must hold {size} names (the longest series), got {len(layer_names)}")
     if any((r <= 0).any() for r in rows.values()):
         raise ValueError("widths must be > 0 for a log scale (ε = 0 gives width 0)")
     ax = new_axes(ax, (6.5, 3.8))
     kws = series_styles(list(rows))
     for name, r in rows.items():
-        ax.plot(np.arange(size), r, ms=5, lw=1.5, **kws[name])
+        ax.plot(np.arange(r.size), r, ms=5, lw=1.5, **kws[name])
     ax.set_yscale("log")
     ax.set_xticks(np.arange(size))
     ax.set_xticklabels(layer_names if layer_names is not None else [str(i) for i in range(size)], fontsize=8)
