@@ -24,21 +24,19 @@ def close_figures():
 
 
 @pytest.fixture(scope="module")
-def data():
-    from course_utils.data import eval_subset
-    return eval_subset(40)
+def data(test_images):
+    X, y = test_images
+    return X[:40], y[:40]
 
 
 @pytest.fixture(scope="module")
-def dnn2():
-    from course_utils.models import load_model
-    return load_model("dnn2", device="cpu")
+def dnn2(zoo):
+    return zoo["dnn2"]
 
 
 @pytest.fixture(scope="module")
-def small():
-    from course_utils.models import load_model
-    return load_model("small", device="cpu")
+def small(zoo):
+    return zoo["small"]
 
 
 def _texts(fig):
@@ -229,11 +227,14 @@ def test_bound_widths_grow_through_the_layers(data, small):
         P.plot_bound_widths({"ε = 0": bound_propagation(small, linf_box(x, 0.0))})
     with pytest.raises(ValueError, match="layer_names must hold"):
         P.plot_bound_widths(widths, layer_names=["a"])
-    from course_utils.models import load_model
-    dnn4 = load_model("dnn4", device="cpu")
-    models = {"small": bound_propagation(small, linf_box(x, 0.01)), "dnn4": bound_propagation(dnn4, linf_box(x, 0.01))}
-    fig = P.plot_bound_widths(models)
-    assert [len(l.get_ydata()) for l in fig.axes[0].get_lines()] == [len(small), len(dnn4)]
+
+def test_bound_widths_of_networks_of_different_depths(data, zoo):
+    from course_utils.bounds import bound_propagation
+    from course_utils.threat import linf_box
+
+    x = data[0][:1]
+    fig = P.plot_bound_widths({name: bound_propagation(zoo[name], linf_box(x, 0.01)) for name in ("small", "dnn4")})
+    assert [len(l.get_ydata()) for l in fig.axes[0].get_lines()] == [len(zoo["small"]), len(zoo["dnn4"])]
 
 
 def test_bound_comparison_uses_the_method_colours():

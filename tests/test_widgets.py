@@ -16,15 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def data():
-    from course_utils.data import eval_subset
-    return eval_subset(100)
-
-
-@pytest.fixture(scope="module")
-def zoo():
-    from course_utils.models import load_model
-    return {name: load_model(name, device="cpu") for name in ("small", "dnn2")}
+def data(test_images):
+    return test_images
 
 
 # --- the machinery --------------------------------------------------------------------------------
@@ -149,7 +142,7 @@ def test_bound_table_covers_the_grid_and_matches_live_numbers(data, zoo):
     grid = wt.BOUND_GRID
     expected = sum(len(names) for names in grid["methods"].values()) * grid["images"] * len(grid["epsilons"])
     assert len(table["entries"]) == expected
-    assert wt.usable_models(table, zoo, X, y) == {"small", "dnn2"}
+    assert wt.usable_models(table, zoo, X, y) == {"small", "dnn2", "dnn4"}
     # the cheapest precomputed MILP and one LP, recomputed now by the same code
     milp = min((k for k in table["entries"] if "|milp|" in k and not k.endswith("|0.000")),
                key=lambda k: table["entries"][k]["seconds"])
@@ -197,4 +190,4 @@ def test_certified_widget_reads_the_table_and_runs_cheap_cascades_live(data, zoo
     with pytest.raises(ValueError, match="method must be one of"):
         W.certified_widget(zoo, X, y, method="exact")
     with pytest.raises(ValueError, match="model must be one of"):
-        W.certified_widget(zoo, X, y, model="cnn")
+        W.certified_widget(zoo, X, y, model="nope")
