@@ -95,9 +95,9 @@ CASES = [
      f'W.attack_widget({ATTACKS}, attack=["pgd_linf", "pgd", "pgd_linf_rand"], epsilon=0.1, alpha=0.01, '
      'num_iter=40, alpha_range=(1e-3, 1e5))', [("model_name", "cnn"), ("attack_name", "pgd_linf_rand")],
      "epsilon", EPS),
-    ("attack_widget: PGD 60-100 steps, cnn", "03",
+    ("attack_widget: PGD 30-60 steps, cnn", "03",
      f'W.attack_widget({ATTACKS}, attack=["pgd_linf", "pgd", "pgd_linf_rand"], epsilon=0.1, alpha=0.01, '
-     'num_iter=40, alpha_range=(1e-3, 1e5))', [("model_name", "cnn")], "num_iter", [60, 70, 80, 90, 100]),
+     'num_iter=40, alpha_range=(1e-3, 1e5))', [("model_name", "cnn")], "num_iter", [30, 45, 50, 55, 60]),
     ("steepest_ascent_widget", "04", "W.steepest_ascent_widget(f, grad_f, epsilon=1.0, alpha=0.2, num_iter=10)", [],
      "epsilon", [0.5, 0.7, 0.9, 1.2, 1.4]),
     ("attack_widget: ℓ2 PGD, cnn", "04",

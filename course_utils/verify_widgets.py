@@ -17,6 +17,8 @@ from . import widget_tables as wt
 from .widget_core import LiveFigure
 
 LIVE_LABEL = "compute live (slow)"
+FINISHED = ("optimal", "bound", "")
+"""Statuses of a number that is what its method computes: an optimum, or (interval) a bound."""
 
 
 def _model_epsilon_image(models: dict, model, epsilon: float, eps_max: float, step: float, index: int,
@@ -100,13 +102,15 @@ def _bound_table_text(targets, columns: dict, rows: dict, notes: list) -> str:
         cells = []
         for m in columns:
             v = columns[m][i]
-            proven = rows[m] is None or rows[m]["status"][i] in ("optimal", "")
+            proven = rows[m] is None or rows[m]["status"][i] in FINISHED
             cells.append("         -" if v is None else f"{v:9.4f}" + (" " if proven else "*"))
         lines.append(f"{t:>6} " + " ".join(cells))
     lines.append(f"{'time/s':>6} " + " ".join("         -" if rows[m] is None else f"{rows[m]['seconds']:10.2f}"
                                               for m in columns))
-    if any(r is not None and any(s not in ("optimal", "") for s in r["status"]) for r in rows.values()):
-        lines.append("* the solver stopped (time limit) before proving the optimum: its best bound")
+    stopped = sorted({s for r in rows.values() if r is not None for s in r["status"] if s not in FINISHED})
+    if stopped:
+        lines.append(f"* the solver stopped ({', '.join(stopped)}) before proving the optimum: the number is "
+                     "its best proven bound, '-' none")
     return "\n".join(lines + notes)
 
 

@@ -126,13 +126,13 @@ def certified_entry_key(model: str, method: str, epsilon: float) -> str:
 
 
 def _header(grid: Mapping, models, X, y, command: str) -> dict:
-    import highspy
+    from importlib.metadata import version
 
     plain = json.loads(json.dumps({k: dict(v) if isinstance(v, Mapping) else v for k, v in grid.items()}))
     return {"command": command, "grid": plain,
             "images": grid["images"], "data": fingerprint(X[:grid["images"]], y[:grid["images"]].float()),
             "models": {name: model_fingerprint(models[name]) for name in grid["models"]},
-            "torch": torch.__version__, "highs": getattr(highspy, "__version__", "unknown"), "entries": {}}
+            "torch": torch.__version__, "highs": version("highspy"), "entries": {}}
 
 
 def _resume(name: str, header: dict, resume: bool) -> dict:

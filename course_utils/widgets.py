@@ -101,7 +101,8 @@ def _check_attack_args(models, names, epsilon_max, epsilon_l2_max, alpha_range):
         raise ValueError(f"alpha_range must be (min, max) with 0 < min < max, got {alpha_range}")
 
 
-def _attack_controls(models, names, epsilon, eps_range, alpha, alpha_range, num_iter, y_targ, clamp) -> dict:
+def _attack_controls(models, names, epsilon, eps_range, alpha, alpha_range, num_iter, max_steps, y_targ,
+                     clamp) -> dict:
     """The attack widget's controls; α, steps and the target show when the first attack has them."""
     import math
 
@@ -114,7 +115,8 @@ def _attack_controls(models, names, epsilon, eps_range, alpha, alpha_range, num_
         "alpha": widgets.FloatLogSlider(value=alpha, base=10, min=lo, max=hi, step=(hi - lo) / 40,
                                         description="α", continuous_update=False, readout_format=".2g",
                                         layout=shown(first in _TAKES_STEPS)),
-        "num_iter": _slider(widgets.IntSlider, num_iter, 0, 100, 1, "steps", layout=shown(first in _TAKES_STEPS)),
+        "num_iter": _slider(widgets.IntSlider, num_iter, 0, max_steps, 1, "steps",
+                            layout=shown(first in _TAKES_STEPS)),
         "y_targ": widgets.Dropdown(options=list(range(10)), value=y_targ, description="target",
                                    layout=shown(first in _TARGETED)),
         "clamp": widgets.Checkbox(value=clamp, description="clamp x+δ to [0, 1]"),
@@ -124,7 +126,8 @@ def _attack_controls(models, names, epsilon, eps_range, alpha, alpha_range, num_
 def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, alpha: float = 0.01,
                   num_iter: int = 40, y_targ: int = 2, restarts: int = 1, clamp: bool = True,
                   epsilon_max: float = 0.3, alpha_range=(1e-3, 1.0), M: int = 3, N: int = 6,
-                  epsilon_l2: float = 1.0, alpha_l2: float = 0.1, epsilon_l2_max: float = 3.0) -> LiveFigure:
+                  epsilon_l2: float = 1.0, alpha_l2: float = 0.1, epsilon_l2_max: float = 3.0,
+                  max_steps: int = 60) -> LiveFigure:
     """Controls for ε, α, steps, model, target and the [0, 1] clamp; redraws the attacked grid.
 
     Notebooks 02-05. ``models``: ``{name: model}``; ``X, y``: a batch (``(n, 1, 28, 28)``,
@@ -136,7 +139,8 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
     values ``epsilon``, ``alpha`` for ℓ∞ attacks, ``[0, epsilon_l2_max]`` with
     ``epsilon_l2``, ``alpha_l2`` for ``pgd_l2``; switching the attack switches the range and
     restores the last ε and α used with that norm. ``alpha_range``: the (min, max) of α's
-    log slider. Returns the widget.
+    log slider; ``max_steps``: the end of the steps slider (60 steps of PGD on the CNN and
+    100 images take about a second on 2 cores, 100 steps two). Returns the widget.
     """
     import torch
 
@@ -145,6 +149,8 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
 
     names = [attack] if isinstance(attack, str) else list(attack)
     _check_attack_args(models, names, epsilon_max, epsilon_l2_max, alpha_range)
+    if not 0 <= num_iter <= max_steps:
+        raise ValueError(f"num_iter must be between 0 and max_steps = {max_steps}, got {num_iter}")
     ranges = {"linf": (epsilon_max, epsilon_max / 60), "l2": (epsilon_l2_max, epsilon_l2_max / 60)}
     memory = {"linf": [epsilon, alpha], "l2": [epsilon_l2, alpha_l2]}     # this widget's last ε, α per norm
     state = {"norm": _norm(names[0])}
@@ -173,7 +179,7 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
 
     eps0, alpha0 = memory[state["norm"]]
     controls = _attack_controls(models, names, eps0, ranges[state["norm"]], alpha0, alpha_range, num_iter,
-                                y_targ, clamp)
+                                max_steps, y_targ, clamp)
     return LiveFigure(draw, controls, adjust=adjust)
 
 

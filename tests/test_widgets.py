@@ -110,6 +110,8 @@ def test_attack_widget_rejects_bad_settings(data, zoo):
         W.attack_widget(zoo, X, y, attack=["pgd_linf", "pgd_l2"], epsilon_max=3.0)
     with pytest.raises(ValueError, match="models must name"):
         W.attack_widget({}, X, y)
+    with pytest.raises(ValueError, match="num_iter must be between 0 and max_steps = 60"):
+        W.attack_widget(zoo, X, y, num_iter=80)
 
 
 def test_small_widgets_redraw(data, zoo):
