@@ -8,7 +8,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 MODELS      := regression dnn2 dnn4 cnn small
-WEIGHTS     := $(MODELS:%=data/models/%.pt)
+WEIGHTS     := $(MODELS:%=course_utils/assets/models/%.pt)
 # Notebook tests run on the default evaluation subset and on the CPU, whatever the caller's
 # shell says: the committed outputs they are compared with were computed that way.
 TEST_ENV    := COURSE_N_EVAL=1000 COURSE_DEVICE=cpu PYTHONHASHSEED=0
@@ -21,7 +21,8 @@ PYTEST      := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-c
                --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
 .PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks \
-        test-portable test-browser test-python student screenshot
+        test-portable test-browser test-python student screenshot \
+        book slides test-site test-install
 
 setup: $(STAMP) data $(WEIGHTS)
 
@@ -35,26 +36,27 @@ $(STAMP): pyproject.toml
 	touch $@
 
 data: $(STAMP)
-	$(PY) -m course_utils.data
+	$(PY) -m course_utils data
 
 # Missing weights are retrained by the chapter's recipe (the CNN takes about 8 min on a 2-core CPU).
-data/models/%.pt: | $(STAMP)
-	$(PY) -m course_utils.train $*
+course_utils/assets/models/%.pt: | $(STAMP)
+	$(PY) -m course_utils train $*
 
 weights: $(STAMP)
-	$(PY) -m course_utils.train $(MODELS)
+	$(PY) -m course_utils train $(MODELS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
-# Everything: unit tests, the browser test, the notebooks (nbval, strict), then the notebooks
-# again under portable kernels.
+# Everything: unit tests, the browser test, the wheel outside the checkout, the notebooks
+# (nbval, strict), then the notebooks again under portable kernels. The book, the slides and
+# the fresh-environment installs are slower: .ci/run runs them after `make test`.
 test: setup
-	$(PYTEST) tests notebooks
+	$(PYTEST) -m "not site and not install" tests notebooks
 	$(PORTABLE) $(PYTEST) notebooks
 
 test-unit: setup
-	$(PYTEST) -m "not browser" tests
+	$(PYTEST) -m "not browser and not site and not install" tests
 
 test-notebooks: setup
 	$(PYTEST) notebooks
@@ -94,3 +96,28 @@ check-notebooks: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# --- The course where its readers are: book, slides, installs -----------------------------
+# The book's and the slides' tools (Sphinx, myst-nb, nbconvert) are the "book" extra;
+# reveal.js and MathJax come from npm into build/web (tools/web_assets.py).
+BOOK_STAMP := $(VENV)/.installed-book
+
+$(BOOK_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -e ".[book]"
+	touch $@
+
+# A static website of the course from the committed notebooks: build/book/html/index.html.
+book: $(BOOK_STAMP)
+	$(PY) tools/book.py
+
+# Every notebook as a reveal.js deck: build/slides/NN_name.slides.html.
+slides: $(BOOK_STAMP)
+	$(PY) tools/slides.py
+
+# The built book, one deck and RISE in headless Chromium.
+test-site: book slides
+	$(PYTEST) -m site tests/test_site.py
+
+# Fresh virtual environments: a notebook's first cell installs the course; CITATION.cff valid.
+test-install: setup
+	$(PYTEST) -m install tests/test_install.py

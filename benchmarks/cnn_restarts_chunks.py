@@ -2,10 +2,11 @@
 
 On this 2-core CPU the full run (40 steps x 10 restarts x 10 000 images) takes about an
 hour, more than a working session can spare in one piece. This script runs it 1000 images
-at a time and records each finished chunk in ``data/results/cnn_restarts_chunks.json``; when
+at a time and records each finished chunk in the record ``cnn_restarts_chunks``; when
 all ten chunks are there it writes the full-test-set figure into
-``data/results/attack_errors.json`` (the entry notebook 03 prints), exactly like
-``python -m course_utils.evaluate --models cnn --attacks pgd_linf_rand --clamp off`` would.
+the ``attack_errors`` record (the entry notebook 03 prints; both are stored in
+``course_utils/assets/results/``, see ``course_utils.records``), exactly like
+``python -m course_utils evaluate --models cnn --attacks pgd_linf_rand --clamp off`` would.
 
 Chunk ``c`` holds test images ``1000c .. 1000c + 999``; its random restarts are drawn
 from ``torch.Generator().manual_seed(c)``, batches of 500, so chunk 0 is the same run as
@@ -14,38 +15,35 @@ the recorded first-1000 figure (``--n 1000``, seed 0) and is taken from it.
     .venv/bin/python benchmarks/cnn_restarts_chunks.py [--clamp off] [--chunks 1 2 3 ...]
 
 Without ``--chunks`` it runs every missing chunk, in order. With a GPU the whole run is
-a minute: ``python -m course_utils.evaluate --models cnn --attacks pgd_linf_rand --clamp off``.
+a minute: ``python -m course_utils evaluate --models cnn --attacks pgd_linf_rand --clamp off``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import torch
 
-from course_utils import config
+from course_utils import config, records
 from course_utils.data import eval_subset
-from course_utils.evaluate import (CHAPTER_SETTINGS, PUBLISHED, RESULTS_FILE, epoch_adversarial, load_results,
-                                   result_key, tensor_loader)
+from course_utils.evaluate import CHAPTER_SETTINGS, epoch_adversarial, tensor_loader
 from course_utils.models import load_model
 
-CHUNKS_FILE = config.DATA_DIR / "results" / "cnn_restarts_chunks.json"
 CHUNK, NUM_CHUNKS = 1000, config.FULL_TEST_SET // 1000
 
 
 def load_chunks() -> dict:
-    return json.loads(CHUNKS_FILE.read_text()) if CHUNKS_FILE.is_file() else {}
+    return records.read("cnn_restarts_chunks")
 
 
 def save_chunks(chunks: dict) -> None:
-    CHUNKS_FILE.write_text(json.dumps(chunks, indent=1, sort_keys=True) + "\n")
+    records.write("cnn_restarts_chunks", chunks)
 
 
 def seed_from_recorded(chunks: dict, clamp: bool) -> None:
     """Chunk 0 is the recorded first-1000 run (same images, seed and batches)."""
-    entry = load_results().get(result_key("pgd_linf_rand", "cnn", clamp))
+    entry = records.attack_error("pgd_linf_rand", "cnn", clamp)
     side = chunks.setdefault(f"clamp_{'on' if clamp else 'off'}", {})
     if entry and entry["n"] == CHUNK and "0" not in side:
         side["0"] = {"errors": round(entry["error"] * CHUNK), "n": CHUNK, "loss_sum": entry["loss"] * CHUNK,
@@ -61,16 +59,17 @@ def merge(chunks: dict, clamp: bool) -> None:
     n = sum(c["n"] for c in side.values())
     err = sum(c["errors"] for c in side.values()) / n
     loss = sum(c["loss_sum"] for c in side.values()) / n
-    results = load_results()
-    results[result_key("pgd_linf_rand", "cnn", clamp)] = {
+    published = records.PUBLISHED_ATTACK_ERRORS["pgd_linf_rand"]["cnn"]
+    results = records.read("attack_errors")
+    results[records.attack_key("pgd_linf_rand", "cnn", clamp)] = {
         "attack": "pgd_linf_rand", "model": "cnn", "args": list(CHAPTER_SETTINGS["pgd_linf_rand"][1]),
         "clamp": clamp, "n": n, "error": round(err, 4), "loss": round(loss, 4),
-        "published": PUBLISHED["pgd_linf_rand"]["cnn"], "seconds": round(sum(c["seconds"] for c in side.values()), 1),
+        "published": published, "seconds": round(sum(c["seconds"] for c in side.values()), 1),
         "command": f"python benchmarks/cnn_restarts_chunks.py --clamp {'on' if clamp else 'off'} "
                    "(10 chunks of 1000 images, restart seed = chunk index)",
         "torch": torch.__version__, "threads": torch.get_num_threads()}
-    RESULTS_FILE.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    print(f"full test set: error {err:.4f} (chapter {PUBLISHED['pgd_linf_rand']['cnn']}), written to {RESULTS_FILE}")
+    path = records.write("attack_errors", results)
+    print(f"full test set: error {err:.4f} (chapter {published}), written to {path}")
 
 
 def main():

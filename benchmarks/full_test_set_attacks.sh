@@ -6,18 +6,18 @@ set -euo pipefail
 PY=.venv/bin/python
 case "${1:-all}" in
   dense|all)
-    $PY -m course_utils.evaluate --no-progress --models dnn2 dnn4 --attacks fgsm pgd_linf pgd_l2
+    $PY -m course_utils evaluate --no-progress --models dnn2 dnn4 --attacks fgsm pgd_linf pgd_l2
     ;;&
   cnn|all)
     # The CNN costs ~0.7 s per 1000 images per forward+backward on an idle 2-core machine
     # (40-step PGD over the full test set: ~5 min), many times that on a shared one.
     # Most important first; restarts (400 steps per image) on the first 1000 images.
-    $PY -m course_utils.evaluate --no-progress --models cnn --attacks fgsm
-    $PY -m course_utils.evaluate --no-progress --models cnn --attacks pgd_linf --clamp off
-    $PY -m course_utils.evaluate --no-progress --models cnn --attacks pgd_l2 --clamp on
-    $PY -m course_utils.evaluate --no-progress --models cnn --attacks pgd_linf_rand --clamp off --n 1000
-    $PY -m course_utils.evaluate --no-progress --models cnn --attacks pgd_linf --clamp on
-    $PY -m course_utils.evaluate --no-progress --models cnn --attacks pgd_l2 --clamp off
-    $PY -m course_utils.evaluate --no-progress --models cnn --attacks pgd_linf_rand --clamp on --n 1000
+    $PY -m course_utils evaluate --no-progress --models cnn --attacks fgsm
+    $PY -m course_utils evaluate --no-progress --models cnn --attacks pgd_linf --clamp off
+    $PY -m course_utils evaluate --no-progress --models cnn --attacks pgd_l2 --clamp on
+    $PY -m course_utils evaluate --no-progress --models cnn --attacks pgd_linf_rand --clamp off --n 1000
+    $PY -m course_utils evaluate --no-progress --models cnn --attacks pgd_linf --clamp on
+    $PY -m course_utils evaluate --no-progress --models cnn --attacks pgd_l2 --clamp off
+    $PY -m course_utils evaluate --no-progress --models cnn --attacks pgd_linf_rand --clamp on --n 1000
     ;;
 esac

@@ -20,7 +20,7 @@ step asked for), and ``decided_by`` says which step settled it. The certified
 accuracy of a method is the fraction proven robust by it *or a cheaper step before
 it*: what a verifier that stops at that method proves. Run from the shell::
 
-    python -m course_utils.certified --model small --eps 0.05 --n 1000
+    python -m course_utils certified --model small --eps 0.05 --n 1000
 """
 
 from __future__ import annotations
@@ -371,68 +371,3 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
 def _cpu_copy(model: nn.Module) -> nn.Module:
     import copy
     return copy.deepcopy(model).cpu().eval()
-
-
-# --- recorded runs -----------------------------------------------------------------------------
-
-
-def results_path(model_name: str):
-    """Where ``python -m course_utils.certified --model NAME --out certified_NAME.json`` writes."""
-    from .config import DATA_DIR
-    return DATA_DIR / "results" / f"certified_{model_name}.json"
-
-
-def load_certified(model_name: str) -> dict:
-    """A recorded run: ``{"model", "n", "command", "seconds", "results": [CertifiedResult, ...]}``."""
-    import json
-    path = results_path(model_name)
-    if not path.exists():
-        raise FileNotFoundError(f"no recorded certified-accuracy run for {model_name!r} at {path}; make one with "
-                                f"python -m course_utils.certified --model {model_name} --out certified_{model_name}.json")
-    with open(path) as f:
-        record = json.load(f)
-    record["results"] = [CertifiedResult.from_dict(d) for d in record["results"]]
-    return record
-
-
-# --- command line ----------------------------------------------------------------------------
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    import argparse
-    import json
-
-    from .config import DATA_DIR
-    from .data import eval_subset
-    from .models import load_model
-    parser = argparse.ArgumentParser(description="Certified accuracy of a model over the first n test images.")
-    parser.add_argument("--model", default="small")
-    parser.add_argument("--eps", type=float, nargs="+", default=[0.05])
-    parser.add_argument("--n", type=int, default=1000, help="first n test images")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
-    parser.add_argument("--time-limit", type=float, default=None, help="seconds per solver call")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--out", default=None, help="JSON file to write (default: print only)")
-    args = parser.parse_args(argv)
-    X, y = eval_subset(args.n)
-    model = load_model(args.model, device="cpu")
-    start = time.perf_counter()
-    results = certified_accuracy(model, (X, y), args.eps, args.methods, time_limit=args.time_limit,
-                                 workers=args.workers)
-    total = time.perf_counter() - start
-    for r in results:
-        print(r.summary())
-        print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in r.seconds.items()))
-    print(f"total {total:.1f} s")
-    if args.out:
-        record = {"model": args.model, "n": args.n, "seconds": round(total, 1),
-                  "command": "python -m course_utils.certified " + " ".join(argv or __import__("sys").argv[1:]),
-                  "results": [r.as_dict() for r in results]}
-        path = DATA_DIR / "results" / args.out if "/" not in args.out else args.out
-        with open(path, "w") as f:
-            json.dump(record, f, indent=1)
-        print(f"wrote {path}")
-
-
-if __name__ == "__main__":
-    main()

@@ -5,10 +5,12 @@ They are looked for, in order, in
 
 1. an explicit ``path`` argument,
 2. the folder named by the environment variable ``COURSE_DATA_DIR``,
-3. ``data/MNIST/raw/`` inside the project,
-4. ``../shared/data/mnist/`` beside the project (the offline copy on build machines),
+3. in a checkout of the course: ``data/MNIST/raw/`` and ``../shared/data/mnist/`` beside
+   it (the offline copy on build machines),
+4. the per-user cache folder (``config.mnist_cache_dir()``),
 
-and otherwise downloaded once into ``data/MNIST/raw/``, with the MD5 of every
+and otherwise downloaded once, into ``data/MNIST/raw/`` in a checkout and into the
+per-user cache folder when the package is installed, with the MD5 of every
 downloaded file checked. Local copies are trusted but their IDX headers and counts
 are checked, so a truncated or corrupt file is named in a clear error.
 """
@@ -80,8 +82,16 @@ def candidate_dirs(path: Optional[PathLike] = None) -> list[Path]:
     env = os.environ.get("COURSE_DATA_DIR")
     if env:
         dirs.append(Path(env))
-    dirs += [config.MNIST_RAW_DIR, config.SHARED_MNIST_DIR]
+    if config.in_checkout():
+        dirs += [config.MNIST_RAW_DIR, config.SHARED_MNIST_DIR]
+    dirs.append(config.mnist_cache_dir())
     return dirs
+
+
+def download_dir() -> Path:
+    """Where a missing MNIST is downloaded: ``data/MNIST/raw/`` in a checkout, else the
+    per-user cache folder."""
+    return config.MNIST_RAW_DIR if config.in_checkout() else config.mnist_cache_dir()
 
 
 def find_mnist(path: Optional[PathLike] = None, download: bool = True) -> Path:
@@ -114,7 +124,7 @@ def find_mnist(path: Optional[PathLike] = None, download: bool = True) -> Path:
             "MNIST not found in " + ", ".join(str(d) for d in candidate_dirs())
             + "; call with download=True or set COURSE_DATA_DIR."
         )
-    return download_mnist(config.MNIST_RAW_DIR)
+    return download_mnist(download_dir())
 
 
 def _md5(path: Path) -> str:
@@ -245,10 +255,3 @@ def eval_subset(n: Optional[int] = None, path: Optional[PathLike] = None
         raise ValueError(f"n must be between 1 and {config.FULL_TEST_SET}, got {n}")
     X, y = load_mnist("test", path)
     return X[:n], y[:n]
-
-
-if __name__ == "__main__":  # `python -m course_utils.data`: make sure MNIST is available
-    folder = find_mnist()
-    for split in FILES:
-        X, _ = load_mnist(split)
-    print(f"MNIST ready in {folder} (train and test files checked)")

@@ -18,12 +18,15 @@ chapter's and the bound-propagation code can walk the layers one by one.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Dict, Optional, Union
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Union
 
 import torch
 import torch.nn as nn
 
 from . import config
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 def regression_net() -> nn.Sequential:
@@ -91,10 +94,13 @@ def build_model(name: str) -> nn.Sequential:
     return ARCHITECTURES[name]()
 
 
-def weights_path(name: str, models_dir: Optional[Union[str, Path]] = None) -> Path:
-    """Where the trained weights of ``name`` live: ``data/models/<name>.pt``."""
+def weights_path(name: str, models_dir: Optional[Union[str, Path]] = None) -> Union[Path, "Traversable"]:
+    """Where the trained weights of ``name`` live: ``models_dir/<name>.pt``, by default the
+    copy shipped inside the package (``course_utils/assets/models/<name>.pt``)."""
     _check_name(name)
-    return Path(models_dir or config.MODELS_DIR) / f"{name}.pt"
+    if models_dir is not None:
+        return Path(models_dir) / f"{name}.pt"
+    return config.asset("models", f"{name}.pt")
 
 
 def load_model(name: str, device: Optional[Union[str, torch.device]] = None,
@@ -104,7 +110,7 @@ def load_model(name: str, device: Optional[Union[str, torch.device]] = None,
     Args:
         name: one of ``"regression"``, ``"dnn2"``, ``"dnn4"``, ``"cnn"``, ``"small"``.
         device: where to put it (default ``config.default_device()``).
-        models_dir: folder of the ``.pt`` files (default ``data/models``).
+        models_dir: folder of the ``.pt`` files (default: the weights shipped with the package).
 
     Raises:
         ValueError: unknown name.
@@ -113,11 +119,12 @@ def load_model(name: str, device: Optional[Union[str, torch.device]] = None,
     """
     model = build_model(name)
     path = weights_path(name, models_dir)
-    regenerate = f"Regenerate it with `python -m course_utils.train {name}`."
+    regenerate = f"Regenerate it with `python -m course_utils train {name}`."
     if not path.is_file():
         raise FileNotFoundError(f"no trained weights for {name!r} at {path}. {regenerate}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with path.open("rb") as fh:
+            state = torch.load(fh, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except Exception as exc:
         raise RuntimeError(f"weights at {path} do not fit the {name!r} architecture ({exc}). {regenerate}") from None

@@ -1,23 +1,17 @@
 """Training: the chapter's ``epoch`` and its recipes (chapter 3, "Some example networks").
 
-Regenerate every committed weight file and ``data/models/clean_errors.json``::
-
-    python -m course_utils.train                 # all models
-    python -m course_utils.train small dnn2      # some of them
-
 Recipes (as in the chapter): SGD with learning rate 0.1, batch 100, 10 epochs; the CNN
 drops the learning rate to 0.01 after its fifth epoch. The regression net of the
 loss-surface demo takes 100 SGD steps (lr 0.01) on pure noise. Everything is seeded.
+``python -m course_utils train [NAME ...]`` (:mod:`course_utils.cli`) retrains the shipped
+weights and re-records their clean test errors.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
 from dataclasses import dataclass
-from typing import Dict, Iterable, Optional, Tuple
+from pathlib import Path
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -26,9 +20,7 @@ from tqdm.auto import tqdm
 
 from . import config
 from .data import mnist_loaders
-from .models import MNIST_MODELS, build_model, weights_path
-
-CLEAN_ERRORS_FILE = config.MODELS_DIR / "clean_errors.json"
+from .models import build_model, weights_path
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -81,10 +73,6 @@ RECIPES: Dict[str, Recipe] = {
     "small": Recipe(),
 }
 
-PUBLISHED_CLEAN_ERRORS = {"dnn2": 0.0285, "dnn4": 0.0210, "cnn": 0.0105, "small": 0.0321}
-"""Clean test errors the chapter reports after training."""
-
-
 def train_regression(seed: int = 0, steps: int = 100) -> nn.Sequential:
     """The loss-surface demo: fit the 1-100-100-100-1 net to Gaussian noise."""
     torch.manual_seed(seed)
@@ -124,42 +112,10 @@ def train_mnist(name: str, device: Optional[torch.device] = None, log=print
     return model.eval(), test_err
 
 
-def _save(model: nn.Module, name: str) -> None:
-    path = weights_path(name)
+def save_weights(model: nn.Module, name: str) -> Path:
+    """Write ``model``'s weights (on the CPU) as the shipped weights of ``name``; returns the path."""
+    weights_path(name)  # checks the name
+    path = config.writable_asset("models", f"{name}.pt")
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
-
-
-def main(argv: Optional[Iterable[str]] = None) -> int:
-    names_allowed = ["regression", *MNIST_MODELS]
-    parser = argparse.ArgumentParser(prog="python -m course_utils.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"models to (re)train, among {', '.join(names_allowed)}; default: all")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    unknown = [n for n in args.names if n not in names_allowed]
-    if unknown:
-        parser.error(f"unknown model name(s) {', '.join(unknown)}; allowed: {', '.join(names_allowed)}")
-    names = args.names or names_allowed
-
-    errors = json.loads(CLEAN_ERRORS_FILE.read_text()) if CLEAN_ERRORS_FILE.is_file() else {}
-    for name in names:
-        start = time.perf_counter()
-        if name == "regression":
-            _save(train_regression(), name)
-            print(f"regression: trained in {time.perf_counter() - start:.1f} s")
-            continue
-        model, test_err = train_mnist(name)
-        _save(model, name)
-        seconds = time.perf_counter() - start
-        errors[name] = {"test_error": round(test_err, 4), "published": PUBLISHED_CLEAN_ERRORS[name],
-                        "train_seconds": round(seconds, 1), "torch": torch.__version__,
-                        "threads": torch.get_num_threads()}
-        print(f"{name}: clean test error {test_err:.4f} (chapter {PUBLISHED_CLEAN_ERRORS[name]:.4f}), "
-              f"{seconds:.0f} s")
-        CLEAN_ERRORS_FILE.write_text(json.dumps(errors, indent=2, sort_keys=True) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return path

@@ -13,7 +13,7 @@ and a precomputed one come from the same code. Each table records the command, t
 package's solver settings, and fingerprints of the weights and images it was made
 with: a table made for other weights is not used.
 
-Tables live in ``course_utils/tables/`` (package data).
+Tables live in ``course_utils/assets/tables/`` (package data).
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ import hashlib
 import json
 import time
 from functools import partial
-from pathlib import Path
 from types import MappingProxyType
 from typing import Dict, Mapping, Optional
 
 import torch
-
-TABLE_DIR = Path(__file__).resolve().parent / "tables"
 
 BOUND_GRID = MappingProxyType({
     "models": ("small", "dnn2", "dnn4"), "images": 5, "epsilons": tuple(round(0.01 * i, 2) for i in range(11)),
@@ -92,20 +89,26 @@ def certified_row(model, X: torch.Tensor, y: torch.Tensor, epsilon: float, metho
 # --- reading and writing -----------------------------------------------------------------------
 
 
-def table_path(name: str) -> Path:
-    """Where table ``name`` ("bounds" or "certified") is stored."""
+def _check_name(name: str) -> str:
     if name not in ("bounds", "certified"):
         raise ValueError(f"table name must be 'bounds' or 'certified', got {name!r}")
-    return TABLE_DIR / f"{name}.json"
+    return f"{name}.json"
+
+
+def table_path(name: str):
+    """Where table ``name`` ("bounds" or "certified") is written (a checkout or an
+    editable install: ``course_utils/assets/tables/``)."""
+    from .config import writable_asset
+    return writable_asset("tables", _check_name(name))
 
 
 def load_table(name: str) -> dict:
     """A precomputed table, or an empty one (``{"entries": {}}``) if none was made."""
-    path = table_path(name)
-    if not path.exists():
-        return {"entries": {}, "models": {}, "missing": str(path)}
-    with open(path) as f:
-        return json.load(f)
+    from .config import asset
+    f = asset("tables", _check_name(name))
+    if not f.is_file():
+        return {"entries": {}, "models": {}, "missing": f"course_utils/assets/tables/{f.name}"}
+    return json.loads(f.read_text())
 
 
 def usable_models(table: dict, models: Dict[str, torch.nn.Module], X: torch.Tensor, y: torch.Tensor) -> set:
@@ -182,8 +185,8 @@ def _jobs(name: str, grid: Mapping, models, X, y):
                            partial(certified_row, models[model], X[:n], y[:n], eps, method, limit))
 
 
-def save_table(name: str, table: dict) -> Path:
-    """Write ``table`` as ``course_utils/tables/<name>.json``."""
+def save_table(name: str, table: dict):
+    """Write ``table`` as ``course_utils/assets/tables/<name>.json``."""
     path = table_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:

@@ -38,6 +38,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,6 +129,19 @@ def launch_chromium(playwright):
         )
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                       args=CHROMIUM_ARGS, timeout=STEP_TIMEOUT_S * 1000)
+
+
+@contextmanager
+def chromium():
+    """Playwright's ``sync_playwright()`` with Debian's Chromium launched; closes both."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @dataclass

@@ -83,14 +83,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = bh.launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with bh.chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

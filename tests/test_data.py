@@ -99,8 +99,29 @@ def test_missing_everywhere_without_download(tmp_path, monkeypatch):
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     monkeypatch.setattr(config, "MNIST_RAW_DIR", tmp_path / "raw")
     monkeypatch.setattr(config, "SHARED_MNIST_DIR", tmp_path / "shared")
+    monkeypatch.setattr(config, "mnist_cache_dir", lambda: tmp_path / "cache")
     with pytest.raises(MNISTError, match="MNIST not found"):
         find_mnist(download=False)
+
+
+def test_installed_package_uses_the_per_user_cache(tmp_path, monkeypatch):
+    """Outside a checkout, the checkout's folders are not searched and a missing MNIST is
+    downloaded into the per-user cache folder; a checkout downloads into data/MNIST/raw."""
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setattr(config, "mnist_cache_dir", lambda: tmp_path / "cache")
+    assert data.download_dir() == config.MNIST_RAW_DIR  # this test runs in a checkout
+    assert data.candidate_dirs()[-1] == tmp_path / "cache"
+    monkeypatch.setattr(config, "in_checkout", lambda: False)
+    assert data.candidate_dirs() == [tmp_path / "cache"]
+    assert data.download_dir() == tmp_path / "cache"
+    shutil.copytree(find_mnist(path=config.SHARED_MNIST_DIR) if config.SHARED_MNIST_DIR.is_dir()
+                    else data.find_mnist(), tmp_path / "cache")
+    assert find_mnist(download=False) == tmp_path / "cache"
+
+
+def test_cache_folder_is_the_platforms():
+    path = config.mnist_cache_dir()
+    assert path.name == "MNIST" and path.parent.name == "course_utils"
 
 
 def test_bad_split_is_named():

@@ -56,7 +56,8 @@ def _sites() -> dict[str, Site]:
     sites = {}
     for src in sorted(nbtool.SRC_DIR.glob("*.py")):
         cells = nbtool.read_source(src).cells
-        code = [c for c in cells if c.cell_type == "code"]
+        # the notebook's own code; the set-up cell the build puts first installs nothing here
+        code = [c for c in cells if c.cell_type == "code" and "course-setup" not in c.metadata.get("tags", [])]
         for i, cell in enumerate(code[:-1]):
             if "exercise" in cell.metadata.get("tags", []):
                 match = CHECK_CALL.search(code[i + 1].source)

@@ -286,7 +286,8 @@ def test_lp_fake_point_on_the_small_net(data, small):
 
 
 def test_relaxation_pictures_and_recorded_curves():
-    from course_utils.certified import accuracy_curves, load_certified
+    from course_utils.certified import accuracy_curves
+    from course_utils.records import load_certified
 
     assert P.plot_relu_relaxation(-1.0, 1.5).axes
     assert P.plot_crown_relaxation(-2.0, 1.0).axes

@@ -34,6 +34,10 @@ import jupytext
 import nbformat
 from nbclient import NotebookClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import launch  # noqa: E402  (the set-up cell)
+import slides  # noqa: E402  (slide metadata)
+
 ROOT = Path(__file__).resolve().parent.parent
 NB_DIR = ROOT / "notebooks"
 SRC_DIR = NB_DIR / "src"
@@ -45,7 +49,9 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 
 def read_source(src: Path) -> nbformat.NotebookNode:
-    """The notebook a source describes, unexecuted, with its derived cell metadata."""
+    """The notebook a source describes, unexecuted, with its derived parts: cell metadata,
+    the set-up cell (first code cell, from ``tools/launch.py``'s template) and the slide
+    metadata (``tools/slides.py``)."""
     nb = jupytext.read(src, fmt=SOURCE_FORMAT)
     nb.metadata = nbformat.NotebookNode(kernelspec=KERNELSPEC, language_info={"name": "python"})
     for cell in nb.cells:
@@ -53,7 +59,8 @@ def read_source(src: Path) -> nbformat.NotebookNode:
         cell.metadata = nbformat.NotebookNode({"tags": tags} if tags else {})
         if "hide-input" in tags:
             cell.metadata["jupyter"] = {"source_hidden": True}
-    return nb
+    launch.insert_setup_cell(nb, launch.repository_url())
+    return slides.add_slide_metadata(nb)
 
 
 def signature(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -79,6 +86,7 @@ def build(src: Path) -> Path:
 def sync(ipynb: Path) -> Path:
     """Write the cells of an edited ``.ipynb`` back to its source (outputs are not kept)."""
     nb = nbformat.read(ipynb, as_version=4)
+    nb.cells = [c for c in nb.cells if launch.SETUP_TAG not in c.metadata.get("tags", [])]  # derived
     nb.metadata = nbformat.NotebookNode(jupytext=JUPYTEXT_FILTERS)
     target = SRC_DIR / (ipynb.stem + ".py")
     jupytext.write(nb, target, fmt=SOURCE_FORMAT)

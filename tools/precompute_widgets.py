@@ -4,7 +4,7 @@
     python tools/precompute_widgets.py bounds          # bound_comparison_widget's (notebooks 07, 08)
     python tools/precompute_widgets.py certified       # certified_widget's (notebook 09)
 
-Writes ``course_utils/tables/<name>.json`` after every entry (an interrupted run resumes),
+Writes ``course_utils/assets/tables/<name>.json`` after every entry (an interrupted run resumes),
 with this command, the grid, the seconds of solving and fingerprints of the weights and
 test images it used. Rerun it after retraining a model, and with ``--fresh`` after changing
 ``verify``/``certified``: a widget ignores a table made for other weights, and says so.

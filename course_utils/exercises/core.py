@@ -149,3 +149,15 @@ def choice(answer: Any, options: Sequence[str]) -> str:
     if not isinstance(answer, str) or answer.strip().lower() not in [o.lower() for o in options]:
         raise NotYet(f"answer with one of {list(options)}, got {answer!r}")
     return answer.strip().lower()
+
+
+def multiple_choice(right: str, verified: str, wrong: dict):
+    """A grader for an explain-why question: ``right`` is the correct letter, ``verified``
+    what a right answer prints, ``wrong`` maps every other letter to ``(reason, hint)``.
+    Every wrong option gets its own reason and hint."""
+    def grade(answer) -> str:
+        picked = choice(answer, sorted([right, *wrong]))
+        if picked == right:
+            return verified
+        raise NotYet(*wrong[picked])
+    return grade

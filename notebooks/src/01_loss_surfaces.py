@@ -143,7 +143,8 @@ print(describe(models["cnn"]))
 
 # %%
 from course_utils.data import mnist_loaders
-from course_utils.train import PUBLISHED_CLEAN_ERRORS, epoch
+from course_utils.records import PUBLISHED_CLEAN_ERRORS
+from course_utils.train import epoch
 
 train_loader, test_loader = mnist_loaders()
 X, y = next(iter(test_loader))

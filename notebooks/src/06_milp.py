@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from course_utils import published_verification as chapter
+from course_utils import records as chapter
 from course_utils.bounds import bound_propagation
 from course_utils.data import eval_subset
 from course_utils.models import load_model

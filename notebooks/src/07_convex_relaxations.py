@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from course_utils import published_verification as chapter
+from course_utils import records as chapter
 from course_utils.data import eval_subset
 from course_utils.models import load_model
 from course_utils.plotting import plot_relu_relaxation, plot_witness

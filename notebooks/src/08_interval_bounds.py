@@ -35,7 +35,7 @@
 import matplotlib.pyplot as plt
 import torch
 
-from course_utils import published_verification as chapter
+from course_utils import records as chapter
 from course_utils.bounds import bound_propagation, interval_based_bound, objective_matrix
 from course_utils.data import eval_subset
 from course_utils.models import load_model

@@ -30,9 +30,10 @@ import torch
 
 from course_utils.bounds import bound_propagation, interval_based_bound, linear_bounds, objective_matrix
 from course_utils.checks import approx, check_close
-from course_utils.certified import accuracy_curves, bound_sandwich, certified_accuracy, load_certified
+from course_utils.certified import accuracy_curves, bound_sandwich, certified_accuracy
 from course_utils.data import eval_subset
 from course_utils.models import load_model
+from course_utils.records import load_certified
 from course_utils.plotting import plot_bound_sandwich, plot_certified_curves, plot_crown_relaxation
 from course_utils.threat import linf_box
 from course_utils.widgets import certified_widget
