@@ -16,7 +16,11 @@ Practice*, chapter 3):
 ``verify``    MILP / LP formulations and certification
 ``certified`` certified accuracy over many images (beyond the chapter)
 ``records``   the chapter's published figures and the recorded runs (shipped in ``assets/``)
-``plotting``, ``widgets``  figures and sliders for the notebooks
+``style``     one colour, marker and name per method and verdict, for every figure
+``plotting``  figures for the notebooks (digits, curves, bounds, the adversarial polytope)
+``polytope``  a 2-D toy network, the image of an ε-ball and its convex outer bounds
+``widgets``   sliders for the notebooks (``widget_core``: the machinery; ``verify_widgets``:
+              notebooks 06-09; ``widget_tables``: their precomputed numbers in ``assets/tables``)
 ``cli``       the command line, ``python -m course_utils data|train|evaluate|certified``
 """
 

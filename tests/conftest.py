@@ -7,6 +7,7 @@ random examples instead, for a deeper local search.
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("course", derandomize=True, database=None, deadline=None,
@@ -14,3 +15,17 @@ settings.register_profile("course", derandomize=True, database=None, deadline=No
 settings.register_profile("explore", derandomize=False, database=None, deadline=None,
                           print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "course"))
+
+
+@pytest.fixture(scope="session")
+def test_images():
+    """The first 100 MNIST test images and labels."""
+    from course_utils.data import eval_subset
+    return eval_subset(100)
+
+
+@pytest.fixture(scope="session")
+def zoo():
+    """The trained MNIST networks by name, on the CPU."""
+    from course_utils.models import load_model
+    return {name: load_model(name, device="cpu") for name in ("small", "dnn2", "dnn4", "cnn")}

@@ -324,29 +324,3 @@ def test_epoch_adversarial_limit(dnn2, mnist_subset):
         yp = dnn2(X[:70])
     assert err == pytest.approx((yp.argmax(1) != y[:70]).float().mean().item())
     assert loss == pytest.approx(nn.functional.cross_entropy(yp, y[:70]).item(), rel=1e-5)
-
-
-# --- the notebooks' controls -------------------------------------------------------------
-
-
-def test_attack_widget_redraws_with_new_settings(capsys, monkeypatch):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from course_utils.widgets import attack_widget
-
-    monkeypatch.setattr(plt, "show", lambda: plt.close("all"))
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10)).eval()
-    X = torch.rand(6, 1, 28, 28)
-    y = torch.arange(6)
-    w = attack_widget({"lin": net}, X, y, attack=["pgd_linf", "pgd_linf_targ"], epsilon=0.1,
-                      alpha=0.01, num_iter=2, M=2, N=3)
-    controls = {c.description: c for c in w.kwargs_widgets}
-    capsys.readouterr()
-    controls["ε"].value = 0.0
-    assert "ε = 0: error" in capsys.readouterr().out
-    controls["attack"].value = "pgd_linf_targ"
-    assert "predicted as target 2" in capsys.readouterr().out
-    with pytest.raises(ValueError, match="attack"):
-        attack_widget({"lin": net}, X, y, attack="nope")

@@ -297,7 +297,7 @@ steepest_ascent_widget(f, grad_f, epsilon=1.0, alpha=0.2, num_iter=10)
 
 # %% tags=["nbval-ignore-output"]
 attack_widget(models, X[:100], y[:100], attack=["pgd_linf", "pgd_l2"], epsilon=0.1, alpha=0.01,
-              num_iter=40, epsilon_max=3.0)
+              num_iter=40)
 
 # %% [markdown]
 # ## Exercises

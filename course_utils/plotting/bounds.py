@@ -1,0 +1,290 @@
+"""Pictures of verification (notebooks 06-09): the ReLU relaxations, bounds per target and
+per layer, the LP's fake point, the bound sandwich and certified accuracy. Every method
+is drawn in its ``style.METHODS`` colour."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping, Optional, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .. import style
+from ._common import as_values, finish, new_axes, series_styles
+
+# --- the ReLU and its relaxations --------------------------------------------------------------
+
+
+def _check_unstable(l: float, u: float) -> None:
+    if not l < 0 < u:
+        raise ValueError(f"need l < 0 < u for an unstable ReLU, got l={l}, u={u}")
+
+
+def _draw_triangle(ax, l: float, u: float, label: Optional[str] = "convex hull (LP relaxation)"):
+    """The LP's triangle over ``[l, u]`` and the bounded ReLU graph on it."""
+    lp = style.method_style("lp")
+    ax.fill([l, 0, u], [0, 0, u], color=lp.color, alpha=style.FILL_ALPHA, label=label)
+    ax.plot([l, u], [0, u], "--", color=lp.color, lw=1.2)
+    ax.plot([l, 0, u], [0, 0, u], color=style.INK, lw=2.5, label="bounded ReLU (MILP)" if label else None)
+
+
+def _finish_relu_axes(ax, l: float, u: float, xlabel: str, title: str):
+    """Dotted lines at l and u, labels, legend: the frame of the ReLU-relaxation pictures."""
+    ax.axvline(l, color=style.GUIDE, lw=0.8, ls=":")
+    ax.axvline(u, color=style.GUIDE, lw=0.8, ls=":")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(r"activation $z$")
+    return finish(ax, title, legend_loc="upper left")
+
+
+def plot_relu_relaxation(l: float = -1.0, u: float = 1.5, ax=None):
+    """The bounded ReLU set ``{(ẑ, z): z = max(0, ẑ), l <= ẑ <= u}`` and its convex hull,
+    the triangle that the LP relaxation (``0 <= v <= 1``) puts in its place (notebook 07).
+    Returns the figure."""
+    _check_unstable(l, u)
+    ax = new_axes(ax, (5.5, 3.6))
+    _draw_triangle(ax, l, u)
+    return _finish_relu_axes(ax, l, u, r"pre-activation $\hat z = Wz + b$",
+                             f"l = {l:g}, u = {u:g}: upper side z ≤ u (ẑ − l) / (u − l)")
+
+
+def plot_crown_relaxation(l: float = -1.0, u: float = 1.5, ax=None):
+    """An unstable ReLU on ``[l, u]`` between CROWN's two lines (notebook 09): the chord
+    above, and below the line through 0 with slope 1 when ``u >= -l``, else slope 0 (the
+    closer of the two triangle sides). Returns the figure."""
+    _check_unstable(l, u)
+    ax = new_axes(ax, (5.5, 3.6))
+    crown = style.method_style("crown")
+    zs = np.linspace(l, u, 200)
+    slope = 1.0 if u >= -l else 0.0
+    chord = u * (zs - l) / (u - l)
+    ax.fill_between(zs, slope * zs, chord, color=crown.color, alpha=style.FILL_ALPHA, label="between CROWN's lines")
+    ax.plot(zs, np.maximum(zs, 0), color=style.INK, lw=2.5, label="ReLU")
+    ax.plot(zs, chord, "--", color=crown.color, lw=1.5, label="upper: the chord")
+    ax.plot(zs, slope * zs, ":", color=crown.color, lw=2, label=f"lower: slope {slope:g}")
+    return _finish_relu_axes(ax, l, u, r"pre-activation $\hat z$",
+                             f"l = {l:g}, u = {u:g}: two lines instead of a triangle")
+
+
+# --- the LP's fake point -------------------------------------------------------------------------
+
+
+def _fake_point_arrays(l, u, z_hat_lp, z_lp, z_hat_real):
+    arrs = [np.atleast_1d(np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a, dtype=float))
+            for a in (l, u, z_hat_lp, z_lp, z_hat_real)]
+    names = ("l", "u", "z_hat_lp", "z_lp", "z_hat_real")
+    if len({a.shape for a in arrs}) != 1 or arrs[0].ndim != 1:
+        raise ValueError("l, u, z_hat_lp, z_lp, z_hat_real must be 1-D and of one length, got shapes "
+                         + ", ".join(f"{n} {a.shape}" for n, a in zip(names, arrs)))
+    if not 1 <= arrs[0].size <= 6:
+        raise ValueError(f"draw 1 to 6 neurons, got {arrs[0].size}")
+    l, u, zh, z, zr = arrs
+    tol = 1e-5 * np.maximum(1.0, u - l)
+    for i in range(l.size):
+        _check_unstable(l[i], u[i])
+        inside = (l[i] - tol[i] <= zh[i] <= u[i] + tol[i] and z[i] >= -tol[i] and z[i] >= zh[i] - tol[i]
+                  and z[i] <= u[i] * (zh[i] - l[i]) / (u[i] - l[i]) + tol[i])
+        if not inside:
+            raise ValueError(f"neuron {i}: the LP point (ẑ, z) = ({zh[i]:.4g}, {z[i]:.4g}) is not in the "
+                             f"triangle over [l, u] = [{l[i]:.4g}, {u[i]:.4g}]")
+        if not l[i] - tol[i] <= zr[i] <= u[i] + tol[i]:
+            raise ValueError(f"neuron {i}: the real pre-activation {zr[i]:.4g} is outside [l, u]")
+    return arrs
+
+
+def _draw_logits(ax, logits_lp, logits_real, label: Optional[int], target: Optional[int]) -> None:
+    lp = as_values(logits_lp, "logits_lp")
+    real = as_values(logits_real, "logits_real")
+    if lp.shape != real.shape:
+        raise ValueError(f"logits_lp and logits_real differ in shape ({lp.shape} vs {real.shape})")
+    k = np.arange(lp.size)
+    ax.bar(k - 0.2, lp, 0.4, color=style.method_style("lp").color, label="LP's logits")
+    ax.bar(k + 0.2, real, 0.4, color=style.INK, label="real network")
+    ax.axhline(0, color=style.GUIDE, lw=0.6)
+    ax.set_xticks(k)
+    ax.set_xlabel("class")
+    if label is not None and target is not None:
+        ax.set_title(f"logit_{label} − logit_{target}: LP {lp[label] - lp[target]:+.3f}, "
+                     f"real {real[label] - real[target]:+.3f}", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def plot_lp_fake_point(l, u, z_hat_lp, z_lp, z_hat_real, names: Optional[Sequence[str]] = None,
+                       logits_lp=None, logits_real=None, label: Optional[int] = None,
+                       target: Optional[int] = None, title: str = ""):
+    """The LP relaxation's optimum is not a point of the network (notebook 07).
+
+    For a few unstable hidden neurons (1 to 6), one panel each: the ReLU graph over its
+    bounds ``[l, u]``, the LP's triangle, the LP optimum's point ``(ẑ, z)`` (usually inside
+    the triangle, off the graph) and the real network's point ``(ẑ, max(0, ẑ))`` at the
+    same input (the LP optimum's ``x``). With ``logits_lp`` and ``logits_real`` a last
+    panel compares the logits the LP reports with the real network's.
+
+    Args:
+        l, u: the neurons' pre-activation bounds, ``(k,)``, each ``l < 0 < u``.
+        z_hat_lp, z_lp: the LP optimum's pre-activations and activations, ``(k,)``
+            (checked to lie in the triangles).
+        z_hat_real: the real network's pre-activations at the LP's input, ``(k,)``.
+        names: panel titles (default "neuron i").
+        logits_lp, logits_real, label, target: the optional logits panel.
+
+    Returns the figure.
+    """
+    l, u, zh, z, zr = _fake_point_arrays(l, u, z_hat_lp, z_lp, z_hat_real)
+    names = list(names) if names is not None else [f"neuron {i}" for i in range(l.size)]
+    if len(names) != l.size:
+        raise ValueError(f"names must hold {l.size} titles, got {len(names)}")
+    extra = logits_lp is not None or logits_real is not None
+    n = l.size + extra
+    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.3), squeeze=False)
+    lp = style.method_style("lp")
+    for i, ax in enumerate(axes[0][:l.size]):
+        _draw_triangle(ax, l[i], u[i], label="LP's triangle" if i == 0 else None)
+        ax.plot([zh[i], zh[i]], [max(zh[i], 0.0), z[i]], ":", color=lp.color, lw=1.2)
+        ax.plot(zh[i], z[i], lp.marker, color=lp.color, ms=9, label="LP optimum" if i == 0 else None)
+        ax.plot(zr[i], max(zr[i], 0.0), "o", mfc="none", mec=style.INK, mew=1.8, ms=9,
+                label="real network" if i == 0 else None)
+        ax.set_title(f"{names[i]}: z off the graph by {z[i] - max(zh[i], 0.0):.3g}", fontsize=9)
+        ax.set_xlabel(r"pre-activation $\hat z$")
+    axes[0][0].set_ylabel(r"activation $z$")
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    if extra:
+        if logits_lp is None or logits_real is None:
+            raise ValueError("give both logits_lp and logits_real, or neither")
+        _draw_logits(axes[0][-1], logits_lp, logits_real, label, target)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# --- bounds per target, per layer, against ε ---------------------------------------------------
+
+
+def plot_logit_bounds(lower, upper, clean=None, ax=None, title: str = ""):
+    """Interval bounds on the logits as bars from ``lower`` to ``upper`` (``(classes,)``),
+    with the clean logits as dots (notebook 06). Returns the figure."""
+    lower, upper = as_values(lower, "lower"), as_values(upper, "upper")
+    if lower.shape != upper.shape:
+        raise ValueError(f"lower and upper differ in shape ({lower.shape} vs {upper.shape})")
+    ax = new_axes(ax, (6.5, 3.2))
+    k = np.arange(lower.size)
+    ax.bar(k, upper - lower, bottom=lower, color=style.method_style("interval").color, alpha=0.45,
+           label="interval bound")
+    if clean is not None:
+        ax.plot(k, as_values(clean, "clean"), "o", color=style.INK, ms=4, label="clean logits")
+    ax.axhline(0, color=style.GUIDE, lw=0.6)
+    ax.set_xticks(k)
+    ax.set_xlabel("class")
+    ax.set_ylabel("logit")
+    return finish(ax, title)
+
+
+def plot_bound_comparison(targets, columns: Mapping[str, Sequence], ax=None, title: str = ""):
+    """Grouped bars, one group per target: for each method (``columns``: method key ->
+    values, ``None`` where not computed) its lower bound on ``logit_y - logit_t``
+    (notebooks 07, 08). A bar above 0 certifies the target; the tighter the method, the
+    higher its bar. Returns the figure."""
+    ax = new_axes(ax, (8, 3.6))
+    k = np.arange(len(targets))
+    width = 0.8 / max(len(columns), 1)
+    for i, (name, values) in enumerate(columns.items()):
+        vals = as_values(values, f"columns[{name!r}]")
+        if vals.size != len(targets):
+            raise ValueError(f"columns[{name!r}] has {vals.size} values for {len(targets)} targets")
+        s = style.method_style(name)
+        ax.bar(k + (i - (len(columns) - 1) / 2) * width, vals, width, color=s.color, label=s.label)
+    ax.axhline(0, color=style.INK, lw=0.8)
+    ax.set_xticks(k)
+    ax.set_xticklabels([str(t) for t in targets])
+    ax.set_xlabel("target class")
+    ax.set_ylabel("bound on logit_y − logit_target")
+    return finish(ax, title)
+
+
+def _widths(name, value) -> np.ndarray:
+    items = list(value)
+    if items and isinstance(items[0], (tuple, list)) and len(items[0]) == 2:
+        return np.array([float((torch.as_tensor(u) - torch.as_tensor(l)).mean()) for l, u in items])
+    return as_values(items, f"widths[{name!r}]")
+
+
+def plot_bound_widths(widths: Mapping[str, Sequence], layer_names: Optional[Sequence[str]] = None,
+                      ax=None, title: str = ""):
+    """How fast interval bounds grow through the layers (notebook 08), on a log scale.
+
+    Args:
+        widths: series name (e.g. "ε = 0.01", a model's name, or a method key such as
+            "interval", "crown" for its style) -> per-layer widths: numbers, or the
+            ``[(l, u), ...]`` list of ``bounds.bound_propagation`` (drawn: the mean of
+            ``u - l`` over each layer's neurons).
+        layer_names: the x tick labels of the longest series (default "0", "1", ...);
+            series of several models may differ in length (x: the layer's position).
+
+    Returns the figure.
+    """
+    if not widths:
+        raise ValueError("widths must name at least one series")
+    rows = {name: _widths(name, v) for name, v in widths.items()}
+    size = max(r.size for r in rows.values())
+    if layer_names is not None and len(layer_names) != size:
+        raise ValueError(f"layer_names must hold {size} names (the longest series), got {len(layer_names)}")
+    if any((r <= 0).any() for r in rows.values()):
+        raise ValueError("widths must be > 0 for a log scale (ε = 0 gives width 0)")
+    ax = new_axes(ax, (6.5, 3.8))
+    kws = series_styles(list(rows))
+    for name, r in rows.items():
+        ax.plot(np.arange(r.size), r, ms=5, lw=1.5, **kws[name])
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(size))
+    ax.set_xticklabels(layer_names if layer_names is not None else [str(i) for i in range(size)], fontsize=8)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("mean width u − l (log scale)")
+    ax.grid(alpha=0.3, which="both")
+    return finish(ax, title)
+
+
+def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = ""):
+    """Lower bounds (interval, CROWN, LP, MILP) and PGD's attack value on one objective
+    against ε, from ``certified.bound_sandwich`` (notebook 09). The true minimum (MILP)
+    lies between every lower bound and the attack; below the zero line nothing is
+    proven. Returns the figure."""
+    ax = new_axes(ax, (7, 4))
+    eps = as_values(sandwich["epsilon"], "epsilon")
+    notes = {"pgd": " (an attack: upper bound)", "lp": ", interval bounds"}
+    for key in ("pgd", "milp", "lp", "crown", "interval"):
+        kw = style.method_style(key).line_kw()
+        kw["label"] += notes.get(key, "")
+        ax.plot(eps, as_values(sandwich[key], key), ms=4, lw=1.4, **kw)
+    ax.axhline(0, color=style.GUIDE, lw=0.8)
+    ax.set_xlabel("ε (ℓ∞)")
+    ax.set_ylabel("bound on min (logit_y − logit_t)")
+    low = np.nanmin(as_values(sandwich["milp"], "milp"))
+    ax.set_ylim(bottom=min(-5.0, 3 * low), top=None)
+    return finish(ax, title)
+
+
+CERTIFIED_KEYS = MappingProxyType({"pgd": "pgd", "milp": "milp", "lp": "lp_cuts", "crown": "crown",
+                                   "interval": "interval"})
+"""``certified.accuracy_curves`` key -> style key (its "lp" step adds cuts: "LP + cuts")."""
+
+
+def plot_certified_curves(curves: Mapping, ax=None, title: str = ""):
+    """Certified accuracy against ε (notebook 09): ``curves`` has ``"epsilon"`` and one
+    list per method (and ``"pgd"``, the fraction that survive the attack: an upper
+    bound), as from ``certified.accuracy_curves``. Returns the figure."""
+    ax = new_axes(ax, (6, 3.8))
+    eps = as_values(curves["epsilon"], "epsilon")
+    for key, method in CERTIFIED_KEYS.items():
+        if key in curves:
+            kw = style.method_style(method).line_kw()
+            if key == "pgd":
+                kw["label"] += " (upper bound)"
+            ax.plot(eps, as_values(curves[key], key), ms=3, lw=2.2 if key == "milp" else 1.3, **kw)
+    ax.set_xlabel("ε (ℓ∞)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    return finish(ax, title)
