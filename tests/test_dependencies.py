@@ -24,7 +24,7 @@ PIP_ONLY = {"tomli"}  # a backport for Python 3.10 (conda installs a newer Pytho
 IMPORT_TO_DIST = {"torch": "torch", "numpy": "numpy", "scipy": "scipy", "matplotlib": "matplotlib",
                   "cvxpy": "cvxpy", "highspy": "highspy", "ipywidgets": "ipywidgets", "tqdm": "tqdm",
                   "platformdirs": "platformdirs"}
-TOOLS = {"pytest", "hypothesis", "nbval", "jupytext", "playwright", "jupyterlab"}
+TOOLS = {"pytest", "hypothesis", "nbval", "nbclient", "jupytext", "playwright", "jupyterlab"}
 
 
 def _name(spec: str) -> str:

@@ -20,6 +20,7 @@ Tags the course uses (a learner never sees a marker comment in a cell):
     python tools/notebooks.py check                 # sources and .ipynb cells agree
     python tools/notebooks.py sync 02_fgsm          # write an edited .ipynb back to its source
     python tools/notebooks.py student build/student # the notebooks without solutions, unexecuted
+    python tools/notebooks.py stats                 # what nbval compares loosely (README: Tests)
 """
 
 from __future__ import annotations
@@ -160,6 +161,25 @@ def mismatches() -> list[str]:
     return problems
 
 
+def output_stats(notebooks=None) -> dict:
+    """What the notebook tests compare loosely: cells whose output nbval ignores, figures a
+    ``check_close`` accepts within a tolerance (one ``✓ ... ≈ x (± tol)`` line each), and
+    figures printed ``≈`` (masked by nbval, backed by those checks). The README states them."""
+    stats = {"ignored cells": 0, "tolerance checks": 0, "approximate figures": 0}
+    for path in notebooks or sorted(NB_DIR.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            stats["ignored cells"] += "nbval-ignore-output" in cell.metadata.get("tags", [])
+            for out in cell.get("outputs", []):
+                for line in out.get("text", "").splitlines():
+                    if line.startswith("✓") and "(± " in line:
+                        stats["tolerance checks"] += 1
+                    elif "≈" in line:
+                        stats["approximate figures"] += line.count("≈")
+    return stats
+
+
 def _resolve(name: str, folder: Path, suffix: str) -> Path:
     path = folder / (Path(name).stem + suffix)
     if not path.is_file():
@@ -175,6 +195,7 @@ def main(argv=None) -> int:
     s = sub.add_parser("sync", help="write edited .ipynb cells back to their sources")
     s.add_argument("names", nargs="+")
     sub.add_parser("check", help="fail if a notebook differs from its source")
+    sub.add_parser("stats", help="count ignored cells and tolerance-checked figures")
     st = sub.add_parser("student", help="write the notebooks without solutions")
     st.add_argument("folder", type=Path)
     args = parser.parse_args(argv)
@@ -185,6 +206,9 @@ def main(argv=None) -> int:
     if args.command == "sync":
         for name in args.names:
             sync(_resolve(name, NB_DIR, ".ipynb"))
+        return 0
+    if args.command == "stats":
+        print(", ".join(f"{k}: {v}" for k, v in output_stats().items()))
         return 0
     if args.command == "student":
         write_students(args.folder)
