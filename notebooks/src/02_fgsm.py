@@ -226,8 +226,9 @@ if len(y) == 1000:
 full = {name: {c: recorded("fgsm", name, c)["error"] for c in (False, True)} for name in models}
 check_claim(min(full["dnn2"][False], full["dnn4"][False]) > 0.9 > 0.5 > full["cnn"][False],
             "full test set, clamp off: dense nets above 90%, the CNN below 50%")
-check_claim(all(0 < full[n][False] - recorded("fgsm", n, False)["published"] < 0.05 for n in models),
-            "full test set, clamp off: 0 to 5 points above the chapter's figure")
+check_claim(all(0.009 < full[n][False] - recorded("fgsm", n, False)["published"] < 0.04 for n in models),
+            "full test set, clamp off: 1 to 4 points above the chapter's figure")
+check_claim(round(full["cnn"][False], 2) == 0.45, "full test set, clamp off: the CNN at 45%")
 check_claim(all(live[n][c] > full[n][c] for n in models for c in (False, True)),
             "the first 1000 images are easier to attack than the full test set")
 check_claim(all(live[n][True] < live[n][False] for n in models), "the clamp lowers every error")
