@@ -121,8 +121,8 @@ check_close(fooled, 14, 1, "α = 1e4: images fooled of 18:")
 # %% [markdown]
 # With $\alpha = 10^{-2}$ no pixel moves by even 0.01 and no image is fooled. With
 # $\alpha = 10^4$, after 20 steps, 94% of the pixels sit at the edge of the box and 14 of
-# the 18 images are fooled. The chapter runs 1000 such steps; we run 20 to keep the notebook quick.
-# Here is its grid on the CNN (clamp off, as in the chapter):
+# the 18 images are fooled. The chapter runs 1000 such steps; we run 20 to keep the
+# notebook quick. Here is its grid on the CNN (clamp off, as in the chapter):
 
 # %%
 with torch.no_grad():
@@ -154,12 +154,18 @@ check_claim(bool(300 < scale["dnn2"].median() / scale["cnn"].median() < 3000),
             "median scale: dnn2 about a thousand times the CNN's")
 check_claim(all(bool(s.max() / s.min() > scale["dnn2"].median() / scale["cnn"].median()) for s in scale.values()),
             "the spread within each network exceeds the gap between the networks' medians")
+for name, model in models.items():  # confident images (low loss) have flat losses around them
+    order = package.per_example_loss(model, X[:100], y[:100], torch.zeros_like(X[:100])).argsort()
+    check_claim(bool(scale[name][order[-10:]].median() > 100 * scale[name][order[:10]].median()),
+                f"{name}: the 10 highest-loss images' median scale > 100 x the 10 lowest-loss images'")
 
 # %% [markdown]
 # The scale differs by orders of magnitude **between networks** (the median CNN image's
 # gradient is about a thousand times smaller than the median 2-layer network image's) and,
-# even more, **between images of one network**: a confidently classified image has a nearly flat
-# loss around it, a doubtful one a steep loss.
+# even more, **between images of one network**: a confidently classified image has a nearly
+# flat loss around it, a doubtful one a steep loss (for each network, the ten images with the
+# highest clean loss have gradients over a hundred times larger than the ten with the
+# lowest).
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** A step size that works for the 2-layer network: will it work for the
@@ -605,6 +611,10 @@ print(f"images with some pixel at ±ε: {approx(reach.sum().item(), 0)} of 100; 
 print(f"median gradient scale of the images that reached ±ε ≈{scale['dnn2'][reach].median():.0e}, "
       f"of the others ≈{scale['dnn2'][~reach].median():.0e}")
 
+# %% tags=["hide-input"]
+check_claim(bool(scale["dnn2"][reach].min() > scale["dnn2"].quantile(0.9)),
+            "the images that reach ±ε are among the tenth with the largest gradients")
+
 # %% [markdown] tags=["solution"]
 # <details><summary>Model answer</summary>
 #
@@ -619,6 +629,9 @@ print(f"median gradient scale of the images that reached ±ε ≈{scale['dnn2'][
 
 # %% [markdown]
 # ### Exercise 3.3 — explain: why normalised steps make $\alpha$ a distance
+#
+# With raw steps, $\alpha$ had to be retuned for every network. Why does the normalised
+# step make $\alpha$ a distance, in the same units as $\epsilon$?
 #
 # - `"a"`: each normalised step changes every pixel (whose gradient is not zero) by exactly
 #   $\alpha$, $\|\alpha\,\operatorname{sign}(g)\|_\infty = \alpha$, whatever the gradient's
