@@ -17,6 +17,7 @@ record               what                                       made by
 ``attack_errors``    full-test-set error rates under attack     ``python -m course_utils evaluate``
 ``cnn_restarts_chunks`` the CNN's 10-restart PGD, in chunks     ``benchmarks/cnn_restarts_chunks.py``
 ``certified_NAME``   certified-accuracy curves of model NAME    ``python -m course_utils certified``
+``training_NAME``    per-epoch table of NAME's training run     ``python tools/record_training.py NAME``
 ==================== ========================================== ===================================
 """
 
