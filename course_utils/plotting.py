@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .attacks import project_ball, steepest_direction
+
 # --- chapter 3, "Moving to neural networks": the loss surface -----------------------
 
 
@@ -97,18 +99,12 @@ def plot_steepest_ascent_2d(f, grad, z0, alpha: float, num_iter: int, epsilon: f
     box = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]) * epsilon + z0
     ax.plot(box[:, 0], box[:, 1], color="tab:red", lw=1, ls="--", label=f"l∞ ball, ε = {epsilon:g}")
     for norm, colour in (("l2", "tab:blue"), ("linf", "tab:red")):
-        path = [z0.copy()]
-        z = z0.copy()
+        # the attacks' own two helpers, on a batch of one 2-D point
+        delta, path = torch.zeros(1, 2, dtype=torch.float64), [z0.copy()]
         for _ in range(num_iter):
-            g = np.asarray(grad(z), dtype=float)
-            if norm == "l2":
-                step = g / max(np.linalg.norm(g), 1e-12)
-                z = z + alpha * step
-                d = z - z0
-                z = z0 + d * min(1.0, epsilon / max(np.linalg.norm(d), 1e-12))
-            else:
-                z = z0 + np.clip(z + alpha * np.sign(g) - z0, -epsilon, epsilon)
-            path.append(z.copy())
+            g = torch.as_tensor(np.asarray(grad(z0 + delta[0].numpy()), dtype=float))[None]
+            delta = project_ball(delta + alpha * steepest_direction(g, norm), epsilon, norm)
+            path.append(z0 + delta[0].numpy())
         path = np.array(path)
         ax.plot(path[:, 0], path[:, 1], "o-", color=colour, ms=3, lw=1.2,
                 label=f"{'l2' if norm == 'l2' else 'l∞'} steps (α = {alpha:g})")
@@ -211,8 +207,9 @@ def plot_bound_comparison(targets, columns: dict, ax=None, title: str = ""):
 
 # --- beyond the chapter: linear bounds and certified accuracy ----------------------------
 
-METHOD_COLORS = {"interval": "tab:orange", "crown": "tab:green", "lp": "tab:blue", "milp": "black",
-                 "pgd": "tab:red"}
+METHOD_COLORS = {"interval": "tab:orange", "crown": "tab:green", "lp": "tab:blue", "lp+cuts": "tab:blue",
+                 "milp": "black", "exact milp": "black", "pgd": "tab:red", "targeted pgd": "tab:red"}
+"""One colour per step (``verdicts.STEPS``) in every figure."""
 
 
 def plot_crown_relaxation(l: float = -1.0, u: float = 1.5, ax=None):
@@ -239,15 +236,15 @@ def plot_bound_sandwich(sandwich: dict, ax=None, title: str = ""):
     every lower bound and the attack; below the zero line nothing is proven."""
     ax = ax or plt.figure(figsize=(7, 4)).gca()
     eps = np.asarray(sandwich["epsilon"])
-    for key, label, style in (("pgd", "PGD (an attack: upper bound)", "-^"), ("milp", "MILP (exact)", "-o"),
-                              ("lp", "LP (chapter's, interval bounds)", "-s"), ("crown", "CROWN", "-D"),
-                              ("interval", "interval", "-v")):
+    for key, label, style in (("targeted pgd", "PGD (an attack: upper bound)", "-^"),
+                              ("exact milp", "MILP (exact)", "-o"), ("lp", "LP (chapter's, interval bounds)", "-s"),
+                              ("crown", "CROWN", "-D"), ("interval", "interval", "-v")):
         vals = np.array([np.nan if v is None else v for v in sandwich[key]], float)
         ax.plot(eps, vals, style, color=METHOD_COLORS[key], label=label, ms=4, lw=1.4)
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_xlabel("ε (l∞)")
     ax.set_ylabel("bound on min (logit_y − logit_t)")
-    low = np.nanmin(np.array([np.nan if v is None else v for v in sandwich["milp"]], float))
+    low = np.nanmin(np.array([np.nan if v is None else v for v in sandwich["exact milp"]], float))
     ax.set_ylim(bottom=min(-5.0, 3 * low), top=None)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
@@ -260,9 +257,9 @@ def plot_certified_curves(curves: dict, ax=None, title: str = ""):
     (and ``"pgd"``, the fraction that survive the attack: an upper bound)."""
     ax = ax or plt.figure(figsize=(6, 3.8)).gca()
     eps = curves["epsilon"]
-    for key in ("pgd", "milp", "lp", "crown", "interval"):
+    for key in ("pgd", "milp", "lp+cuts", "crown", "interval"):
         if key in curves:
-            label = {"pgd": "PGD (upper bound)", "lp": "LP + cuts", "interval": "interval"}.get(key, key.upper())
+            label = {"pgd": "PGD (upper bound)", "lp+cuts": "LP + cuts", "interval": "interval"}.get(key, key.upper())
             ax.plot(eps, curves[key], "-o", ms=3, color=METHOD_COLORS[key], label=label,
                     lw=2.2 if key == "milp" else 1.3)
     ax.set_xlabel("ε (l∞)")

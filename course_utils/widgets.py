@@ -168,15 +168,17 @@ def logit_bounds_widget(models: dict, X, y, epsilon: float = 0.1, index: int = 0
 
 
 def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: int = 0, model: str = None,
-                            methods=("interval", "lp", "milp"), milp_models=("small",),
+                            methods=("interval", "lp", "exact milp"), milp_models=("small",),
                             time_limit: float = 20.0):
     """Sliders for ε and the example index, a dropdown for the model: for every target,
-    the bound of each method in ``methods`` (``verify.certify``), as one chart and a table
-    with the seconds each method took. The MILP (exact mode, ``time_limit`` per target)
-    runs only for the models in ``milp_models``; on the others it is out of reach."""
+    the bound of each step in ``methods`` (``verify.certify``), as one chart and a table
+    with the seconds each took. The solver steps get ``time_limit`` seconds per target;
+    the exact MILP runs only for the models in ``milp_models``; on the others it is out
+    of reach."""
     import matplotlib.pyplot as plt
 
     from .plotting import plot_bound_comparison
+    from .verdicts import SOLVER_STEPS
     from .verify import certify
 
     def draw(name, epsilon, index):
@@ -184,9 +186,10 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
         x, label = X[index:index + 1], int(y[index])
         columns, seconds, certs = {}, {}, {}
         for method in methods:
-            if method == "milp" and name not in milp_models:
+            if method == "exact milp" and name not in milp_models:
                 continue
-            cert = certify(net, x, label, epsilon, method, exact=True, time_limit=time_limit)
+            options = {"time_limit": time_limit} if method in SOLVER_STEPS else {}
+            cert = certify(net, x, label, epsilon, method, **options)
             certs[method] = cert
             columns[method] = [r.value if r.value is not None else r.bound for r in cert.results]
             seconds[method] = cert.seconds
