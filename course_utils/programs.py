@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
@@ -319,16 +320,11 @@ class HighsProgram:
         if self.mip and self._start is not None and sign is None:
             _give_start(h, self._start)
         self._start = None
-        start = _now()
+        start = time.perf_counter()
         run_status = run_highs(h, self._stop, in_thread=self.mip)
-        out = _solution(h, self.program, self.mip, run_status, _now() - start, sign)
+        out = _solution(h, self.program, self.mip, run_status, time.perf_counter() - start, sign)
         self._stale = out.status in ("time_limit", "interrupted")
         return out
-
-
-def _now() -> float:
-    import time
-    return time.perf_counter()
 
 
 def _give_start(h, values: np.ndarray) -> None:

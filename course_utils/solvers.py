@@ -19,6 +19,7 @@ that an interrupt can stop.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import signal
 import sys
@@ -75,11 +76,9 @@ def check_time_limit(time_limit, name: str = "time_limit") -> Optional[float]:
     """``None`` (no limit) or a finite number of seconds > 0, else a ``ValueError``."""
     if time_limit is None:
         return None
-    try:
-        seconds = float(time_limit)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if isinstance(time_limit, bool) or not math.isfinite(seconds) or seconds <= 0:
+    real = isinstance(time_limit, numbers.Real) and not isinstance(time_limit, bool)
+    seconds = float(time_limit) if real else math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"{name} must be a number of seconds > 0, or None for no limit; got {time_limit!r}")
     return seconds
 
@@ -120,14 +119,17 @@ def solve_cvxpy(problem, solver: str = DEFAULT_SOLVER, integer: bool = True,
     status is optimal. A solve through cvxpy stops on an interrupt only when the solver
     returns: give long ones a time limit."""
     import cvxpy as cp
-    name = check_solver(solver, integer=integer)
-    options = time_limit_options(name, check_time_limit(time_limit))
+    name, time_limit = check_solver(solver, integer=integer), check_time_limit(time_limit)
+    options = time_limit_options(name, time_limit)
     start = time.perf_counter()
     try:
         with _quiet_stdout():
             problem.solve(solver=name, **options)
     except cp.error.SolverError as exc:
-        return Solution(status=f"solver_error: {exc}", seconds=time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        # cvxpy calls a solver stopped by its time limit before any solution "failed"
+        stopped = time_limit is not None and seconds >= time_limit
+        return Solution("time_limit" if stopped else f"solver_error: {exc}", seconds=seconds)
     seconds = time.perf_counter() - start
     if problem.status == cp.OPTIMAL:
         return Solution("optimal", float(problem.value), float(problem.value), seconds)

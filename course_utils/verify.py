@@ -25,14 +25,13 @@ open; ``certify(model, x, y, epsilon, step)`` builds the problem and runs one st
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from concurrent.futures import Executor, as_completed
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Dict, List, Optional, Sequence, Tuple, Union
-
-import numbers
 
 import numpy as np
 import torch
@@ -46,7 +45,7 @@ from .programs import (QUIET_MIP_OPTIONS, HighsProgram, build_program, cvxpy_pro
 from .relu import relu_phases
 from .solvers import DEFAULT_SOLVER, Solution, check_solver, check_time_limit, solve_cvxpy
 from .threat import check_count, check_images, check_nonnegative, linf_box
-from .verdicts import check_step, check_steps, dearest
+from .verdicts import SOLVER_STEPS, check_step, check_steps, dearest
 from .workers import worker_pool
 
 REPLAY_TOLERANCE = 1e-4
@@ -180,7 +179,7 @@ class Problem:
     @cached_property
     def tightened(self) -> List[Tuple[np.ndarray, np.ndarray]]:
         """``tighten_bounds``: CROWN, then one LP per unstable neuron (numpy, per hidden layer)."""
-        return tighten_bounds(self.model, self.box, net=self.net, crown=self.crown[0])
+        return tighten_bounds(self.model, self.box, net=self.net, crown_pre=self.crown[0])
 
     @cached_property
     def pgd_points(self) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -543,6 +542,8 @@ def decide(p: Problem, steps: Sequence[str] = DECIDE_STEPS, *, time_limit: Optio
     cut_rounds, time_limit = check_count(cut_rounds, "cut_rounds", 0), check_time_limit(time_limit)
     if not isinstance(workers, Executor):
         check_count(workers, "workers", 1)
+    if any(step in SOLVER_STEPS for step in steps):
+        check_solver(solver, integer="milp" in steps or "exact milp" in steps)
     start = time.perf_counter()
     results = {t: TargetResult(t, "unknown") for t in p.targets}
     options = {"lp": dict(solver=solver, time_limit=time_limit),
@@ -587,7 +588,7 @@ def certify(model: nn.Module, x: torch.Tensor, y, epsilon: float, step: str = "d
 
 def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit: Optional[float] = 10.0,
                    max_lp_neurons: int = 300, *, net: Optional[LoweredNetwork] = None,
-                   crown: Optional[list] = None) -> List[Tuple[np.ndarray, np.ndarray]]:
+                   crown_pre: Optional[list] = None) -> List[Tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds of every hidden layer, tighter than intervals (notebook 06).
 
     First CROWN-style linear bounds (``bounds.linear_bounds``), which already intersect
@@ -599,7 +600,7 @@ def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit:
     does not reach optimality (``time_limit`` seconds per LP) keeps the previous bound.
 
     ``initial_bound``: ``(l0, u0)`` of batch 1. ``net``: the lowered model, and
-    ``crown``: the first output of ``bounds.crown_bounds`` on this box, when at hand.
+    ``crown_pre``: the first output of ``bounds.crown_bounds`` on this box, when at hand.
 
     Returns:
         ``[(l, u), ...]`` float64 arrays, one pair per hidden affine layer.
@@ -608,8 +609,8 @@ def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit:
     if l0.shape[0] != 1:
         raise ValueError(f"initial_bound must hold one box (batch 1), got a batch of {l0.shape[0]}")
     net = lower(model, l0.shape[1:]) if net is None else net
-    crown = crown_bounds(net, (l0, u0))[0] if crown is None else crown
-    pre = [(lc[0].double().cpu().numpy(), uc[0].double().cpu().numpy()) for lc, uc in crown[:-1]]
+    crown_pre = crown_bounds(net, (l0, u0))[0] if crown_pre is None else crown_pre
+    pre = [(lc[0].double().cpu().numpy(), uc[0].double().cpu().numpy()) for lc, uc in crown_pre[:-1]]
     if not lp:
         return pre
     time_limit = check_time_limit(time_limit)
