@@ -9,14 +9,19 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 MODELS      := regression dnn2 dnn4 cnn small
 WEIGHTS     := $(MODELS:%=data/models/%.pt)
-# Notebook tests run on the default evaluation subset, whatever the caller's shell says.
-TEST_ENV    := COURSE_N_EVAL=1000 PYTHONHASHSEED=0
+# Notebook tests run on the default evaluation subset and on the CPU, whatever the caller's
+# shell says: the committed outputs they are compared with were computed that way.
+TEST_ENV    := COURSE_N_EVAL=1000 COURSE_DEVICE=cpu PYTHONHASHSEED=0
+# A second notebook run under PyTorch's portable kernels and one thread: the committed
+# outputs must not depend on the CPU (AVX2 or AVX-512) or the thread count.
+PORTABLE    := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 LAB_FLAGS   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST      := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
                --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks test-browser screenshot
+.PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks \
+        test-portable test-browser test-python student screenshot
 
 setup: $(STAMP) data $(WEIGHTS)
 
@@ -26,7 +31,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,lab]"
 	touch $@
 
 data: $(STAMP)
@@ -42,14 +47,30 @@ weights: $(STAMP)
 lab: setup
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
+# Everything: unit tests, the browser test, the notebooks (nbval, strict), then the notebooks
+# again under portable kernels.
 test: setup
 	$(PYTEST) tests notebooks
+	$(PORTABLE) $(PYTEST) notebooks
 
 test-unit: setup
 	$(PYTEST) -m "not browser" tests
 
 test-notebooks: setup
 	$(PYTEST) notebooks
+
+test-portable: setup
+	$(PORTABLE) $(PYTEST) notebooks
+
+# The unit tests on another Python, in its own environment: make test-python PYTHON=python3.10
+# (pip takes torch from this machine's disk where it has a wheel for that Python, else PyPI).
+PYTHON    ?= python3.13
+test-python:
+	test -x .venv-$(notdir $(PYTHON))/bin/python || $(PYTHON) -m venv .venv-$(notdir $(PYTHON))
+	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet --upgrade pip
+	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet torch==2.13.0
+	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet -e ".[test]"
+	$(TEST_ENV) .venv-$(notdir $(PYTHON))/bin/python -m pytest -p no:cacheprovider -q -m "not browser" tests
 
 # JupyterLab in headless Chromium (Debian's /usr/bin/chromium): run all, move the ε slider.
 test-browser: setup
@@ -63,6 +84,10 @@ screenshot: setup
 # (NB=02_fgsm for just one).
 notebooks: setup
 	$(TEST_ENV) $(PY) tools/notebooks.py build $(NB)
+
+# The notebooks for learners: solutions removed, no outputs (build/student/).
+student: $(STAMP)
+	$(PY) tools/notebooks.py student build/student
 
 check-notebooks: $(STAMP)
 	$(PY) tools/notebooks.py check

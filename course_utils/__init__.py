@@ -30,6 +30,7 @@ named steps over one problem.
 ``certified`` certified accuracy over many images (beyond the chapter)
 ``published_verification``  the chapter's printed verification figures, beside ours
 ``plotting``, ``widgets``  figures and sliders for the notebooks
+``checks``, ``exercises``  the notebooks' checks of their own text, and the exercises
 """
 
 __version__ = "0.1.0"

@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from . import attacks, config
+from .checks import approx
 
 RESULTS_FILE = config.DATA_DIR / "results" / "attack_errors.json"
 
@@ -124,12 +125,18 @@ def _fmt(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
+def _live(value: Optional[float]) -> str:
+    """A live error rate: its last digit may differ on another CPU (``checks.approx``)."""
+    return "—" if value is None else approx(value, 3)
+
+
 def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Dict[str, int]) -> str:
     """The notebooks' "chapter vs ours" table for one attack, as text.
 
     Columns: the chapter's figure; the recorded full-test-set error (clamp off, clamp
     on; with its number of images when it is not the full set); this run's error on
-    the first ``n_live[model]`` images. ``live``: ``{model: {clamp: error}}``.
+    the first ``n_live[model]`` images, marked ``≈`` (its last digit may differ on another
+    CPU; the notebook checks it with ``checks.check_close``). ``live``: ``{model: {clamp: error}}``.
     """
     head = (f"{'model':6s} {'chapter':>8s} | {'recorded: off':>13s} {'on':>7s} {'(n)':>7s} | "
             f"{'this run: off':>13s} {'on':>7s} {'(n)':>6s}")
@@ -141,7 +148,7 @@ def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Di
         lines.append(
             f"{model:6s} {_fmt(PUBLISHED.get(attack, {}).get(model)):>8s} | "
             f"{_fmt(rec[False] and rec[False]['error']):>13s} {_fmt(rec[True] and rec[True]['error']):>7s} "
-            f"{n_rec:>7s} | {_fmt(errs.get(False)):>13s} {_fmt(errs.get(True)):>7s} {n_live[model]:>6d}")
+            f"{n_rec:>7s} | {_live(errs.get(False)):>13s} {_live(errs.get(True)):>7s} {n_live[model]:>6d}")
     return "\n".join(lines)
 
 

@@ -1,26 +1,46 @@
-"""environment.yml (conda) and pyproject.toml (pip) must name the same packages."""
+"""What the package needs, declared once and consistently.
 
+* pyproject.toml's runtime dependencies are exactly the third-party packages that
+  ``course_utils`` imports; tools for the lab and the tests are extras.
+* environment.yml (conda) names the same packages as pyproject.toml (pip).
+"""
+
+import ast
 import re
-import tomllib
+import sys
 
 from course_utils import config
 
-# conda names that differ from pip names, and conda-only packages
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
+# conda names that differ from pip names, and packages only one of the two lists needs
 CONDA_TO_PIP = {"pytorch": "torch"}
 CONDA_ONLY = {"python", "torchvision"}
-REQUIRED = {"torch", "numpy", "matplotlib", "cvxpy", "highspy", "jupyterlab", "nbval",
-            "ipywidgets", "tqdm", "pytest", "hypothesis"}
+PIP_ONLY = {"tomli"}  # a backport for Python 3.10 (conda installs a newer Python or has it)
+# import names of course_utils's third-party imports -> their distribution names
+IMPORT_TO_DIST = {"torch": "torch", "numpy": "numpy", "scipy": "scipy", "matplotlib": "matplotlib",
+                  "cvxpy": "cvxpy", "highspy": "highspy", "ipywidgets": "ipywidgets", "tqdm": "tqdm",
+                  "platformdirs": "platformdirs"}
+TOOLS = {"pytest", "hypothesis", "nbval", "nbclient", "jupytext", "playwright", "jupyterlab"}
 
 
 def _name(spec: str) -> str:
-    return re.split(r"[<>=!~\[ ]", spec.strip(), maxsplit=1)[0].lower()
+    return re.split(r"[<>=!~\[ ;]", spec.strip(), maxsplit=1)[0].lower()
 
 
-def _pip_names():
-    project = tomllib.loads((config.ROOT / "pyproject.toml").read_text())["project"]
+def _project():
+    return tomllib.loads((config.ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _pip_names(extras: bool = True):
+    project = _project()
     specs = list(project["dependencies"])
-    for extra in project.get("optional-dependencies", {}).values():
-        specs += extra
+    if extras:
+        for extra in project.get("optional-dependencies", {}).values():
+            specs += extra
     return {_name(s) for s in specs}
 
 
@@ -37,16 +57,38 @@ def _conda_names():
     return names
 
 
+def _third_party_imports():
+    """Top-level names of the modules course_utils imports that are not in the stdlib."""
+    found = set()
+    for path in (config.ROOT / "course_utils").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return {name for name in found if name not in sys.stdlib_module_names and name != "course_utils"}
+
+
 def test_conda_and_pip_lists_agree():
     conda = {CONDA_TO_PIP.get(n, n) for n in _conda_names() - CONDA_ONLY}
-    assert conda == _pip_names()
+    assert conda == _pip_names() - PIP_ONLY
 
 
-def test_required_packages_listed():
-    assert REQUIRED <= _pip_names()
+def test_runtime_dependencies_are_what_the_package_imports():
+    imported = _third_party_imports()
+    assert imported <= set(IMPORT_TO_DIST), f"add to IMPORT_TO_DIST and pyproject: {imported - set(IMPORT_TO_DIST)}"
+    assert {IMPORT_TO_DIST[name] for name in imported} == _pip_names(extras=False)
+
+
+def test_tools_are_extras_not_runtime_dependencies():
+    assert not TOOLS & _pip_names(extras=False)
+    assert TOOLS <= _pip_names()
     assert "torchvision" in _conda_names() and "torchvision" not in _pip_names()
 
 
 def test_course_utils_never_imports_torchvision():
-    for path in (config.ROOT / "course_utils").rglob("*.py"):
-        assert not re.search(r"^\s*(import|from)\s+torchvision", path.read_text(), re.M), path
+    assert "torchvision" not in _third_party_imports()
+
+
+def test_requires_python_matches_the_tested_versions():
+    assert _project()["requires-python"] == ">=3.10"

@@ -21,7 +21,7 @@ def test_comparison_table_reads_the_record(tmp_path, monkeypatch):
                                       {"dnn2": 1000, "cnn": 100})
     lines = table.splitlines()
     assert "0.9259" in lines[3] and "0.9357" in lines[3] and "0.7017" in lines[3] and "10000" in lines[3]
-    assert "0.9590" in lines[3] and "0.7770" in lines[3]
+    assert "≈0.959" in lines[3] and "≈0.777" in lines[3]
     assert lines[4].count("—") == 4  # cnn: nothing recorded (off, on, n), no live clamp-on figure
 
 

@@ -1,24 +1,58 @@
-"""Every notebook is built from its percent-format source, committed with outputs."""
+"""Every notebook is built from its Jupytext source and committed with outputs that any
+machine reproduces: markers are cell tags, and live figures are checked with a tolerance."""
 
+import configparser
 import importlib.util
 import json
+import re
 
+import jupytext
+import nbformat
 import pytest
 
 from course_utils import config
+from course_utils.checks import approx
 
 _spec = importlib.util.spec_from_file_location("nbtool", config.ROOT / "tools" / "notebooks.py")
 nbtool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(nbtool)
 
 NB_DIR = config.ROOT / "notebooks"
+SOURCES = sorted((NB_DIR / "src").glob("*.py"))
+NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
 
 
 def test_notebooks_agree_with_their_sources():
     assert nbtool.mismatches() == []
 
 
-@pytest.mark.parametrize("path", sorted(NB_DIR.glob("*.ipynb")), ids=lambda p: p.name)
+def test_a_changed_source_is_caught(tmp_path, monkeypatch):
+    """The check fails when a source's text or tags differ from its notebook."""
+    src_dir = tmp_path / "src"
+    src_dir.mkdir()
+    src = SOURCES[0]
+    (tmp_path / (src.stem + ".ipynb")).write_bytes((NB_DIR / (src.stem + ".ipynb")).read_bytes())
+    monkeypatch.setattr(nbtool, "NB_DIR", tmp_path)
+    monkeypatch.setattr(nbtool, "SRC_DIR", src_dir)
+    text = src.read_text()
+    (src_dir / src.name).write_text(text)
+    assert nbtool.mismatches() == []
+    (src_dir / src.name).write_text(text.replace("# %% tags=[\"nbval-ignore-output\"]", "# %%", 1))
+    assert len(nbtool.mismatches()) == 1
+    (src_dir / src.name).write_text(text + "\n# %%\nprint('new cell')\n")
+    assert len(nbtool.mismatches()) == 1
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
+def test_sources_are_in_jupytext_canonical_form(src):
+    """Jupytext writes each source back unchanged, so `tools/notebooks.py sync` and the
+    JupyterLab extension give no spurious diffs."""
+    nb = jupytext.read(src, fmt=nbtool.SOURCE_FORMAT)
+    nb.metadata = {"jupytext": nbtool.JUPYTEXT_FILTERS}
+    assert jupytext.writes(nb, fmt=nbtool.SOURCE_FORMAT) == src.read_text()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_committed_with_outputs_and_no_errors(path):
     nb = json.loads(path.read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
@@ -28,6 +62,45 @@ def test_notebook_committed_with_outputs_and_no_errors(path):
     assert not [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_marker_comments_in_cells(path):
+    """nbval markers are cell tags; a learner never sees `# NBVAL_...` in a cell."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        assert "NBVAL_" not in cell.source, cell.source[:80]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_live_figures_are_backed_by_checks(path):
+    """A notebook that prints figures marked ≈ (their last digit may differ on another CPU,
+    and the notebook tests mask it) also checks figures with a tolerance, in visible
+    check cells (tagged hide-input: collapsed, not removed)."""
+    nb = nbformat.read(path, as_version=4)
+    shows_live = any("≈" in o.get("text", "") and "✓" not in o.get("text", "")
+                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    checks = [c for c in nb.cells if c.cell_type == "code" and "check_close(" in c.source]
+    if shows_live:
+        assert checks, f"{path.name} prints ≈ figures but never checks one with check_close"
+    for cell in checks:
+        assert "nbval-ignore-output" not in cell.metadata.get("tags", []), "a check's output must be compared"
+
+
+def test_no_lax_mode_anywhere():
+    for name in ("Makefile", "pyproject.toml", ".ci/run"):
+        assert "--nbval-lax" not in (config.ROOT / name).read_text(), name
+
+
+def test_sanitizer_masks_only_approximate_figures():
+    """The ≈ rule of tests/nbval_sanitize.cfg masks what `approx` prints, not a check line."""
+    parser = configparser.ConfigParser()
+    parser.read(config.ROOT / "tests" / "nbval_sanitize.cfg")
+    rule = parser["live figures"]
+    mask = lambda text: re.sub(rule["regex"], rule["replace"], text)
+    assert mask(f"error {approx(0.8031)}") == mask(f"error {approx(0.8024)}") != mask("error 0.803")
+    assert mask(approx(-1.5e-3, 4)) == mask(approx(2.0, 4))
+    line = "✓ dnn4, FGSM error ≈ 0.803 (± 0.005)"
+    assert mask(line) == line
+
+
 def test_notebooks_are_numbered_in_order():
-    names = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
+    names = sorted(p.name for p in NOTEBOOKS)
     assert names and [n[:2] for n in names] == [f"{i:02d}" for i in range(1, len(names) + 1)]

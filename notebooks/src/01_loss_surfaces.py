@@ -100,8 +100,7 @@ for x0, eps in [(0.75, 0.3), (-1.0, 0.5), (1.5, 0.5)]:
 # more places where the local slope lies about the interval (the orange dashed line is what the
 # linearisation at $x_0$ predicts; the red star is the truth).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 inner_max_1d_widget(net, x0=0.75, epsilon=0.3)
 
 # %% [markdown]

@@ -11,12 +11,12 @@
 # norm we measure distance with.
 
 # %%
-%matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from course_utils import config
+from course_utils.checks import approx, check_close
 from course_utils.attacks import fgsm, pgd_l2, pgd_linf, steepest_direction
 from course_utils.data import eval_subset
 from course_utils.evaluate import epoch_adversarial, tensor_loader
@@ -123,10 +123,16 @@ print("pgd_linf with one step of α = ε equals fgsm:", torch.equal(one_step, fg
 # %%
 loader = tensor_loader(X[:500], y[:500], batch_size=500)
 print("steps   clamp off   clamp on")
+by_steps = {}
 for k in (1, 2, 5, 10, 20, 40):
-    errs = [epoch_adversarial(dnn2, loader, pgd_linf, 0.1, 0.01, k, clamp=c, progress=False)[0]
-            for c in (False, True)]
-    print(f"{k:5d}   {errs[0]:9.3f}   {errs[1]:8.3f}")
+    by_steps[k] = [epoch_adversarial(dnn2, loader, pgd_linf, 0.1, 0.01, k, clamp=c, progress=False)[0]
+                   for c in (False, True)]
+    print(f"{k:5d}   {approx(by_steps[k][0]):>9s}   {approx(by_steps[k][1]):>8s}")
+
+# %% tags=["hide-input"]
+for k, errors in {10: (0.974, 0.834), 40: (0.984, 0.862)}.items():
+    for clamp, value in zip((False, True), errors):
+        check_close(by_steps[k][clamp], value, 0.006, f"dnn2, {k} PGD steps, clamp {'on' if clamp else 'off'}:")
 
 # %% [markdown]
 # With $\alpha = 0.01$ it takes at least ten steps just to reach the edge of a ball of
@@ -147,8 +153,14 @@ d_inf = pgd_linf(dnn2, X[:100], y[:100], 0.1, 0.01, 40)
 d_two = pgd_l2(dnn2, X[:100], y[:100], 2.0, 0.1, 40)
 for name, d in (("l∞ PGD, ε = 0.1", d_inf), ("l2 PGD, ε = 2", d_two)):
     flat = d.flatten(1)
-    print(f"{name}: mean ||δ||_∞ = {flat.abs().amax(1).mean():.3f}, mean ||δ||_2 = "
-          f"{flat.norm(dim=1).mean():.3f}, pixels changed by > 0.05: {(flat.abs() > 0.05).float().mean():.3f}")
+    print(f"{name}: mean ||δ||_∞ = {approx(flat.abs().amax(1).mean())}, mean ||δ||_2 = "
+          f"{approx(flat.norm(dim=1).mean())}, pixels changed by > 0.05: "
+          f"{approx((flat.abs() > 0.05).float().mean())}")
+
+# %% tags=["hide-input"]
+changed = {name: (d.flatten(1).abs() > 0.05).float().mean() for name, d in (("l∞", d_inf), ("l2", d_two))}
+check_close(changed["l∞"], 0.588, 0.01, "share of pixels the l∞ attack changes by more than 0.05:")
+check_close(changed["l2"], 0.271, 0.01, "share of pixels the l2 attack changes by more than 0.05:")
 
 # %% [markdown]
 # The $\ell_\infty$ attack spreads a small change over many pixels; the $\ell_2$ attack
@@ -161,16 +173,14 @@ for name, d in (("l∞ PGD, ε = 0.1", d_inf), ("l2 PGD, ε = 2", d_two)):
 # $\alpha$ larger than $\epsilon$ both methods jump straight to the boundary; with few small
 # steps they never reach it.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 steepest_ascent_widget(f, grad_f, epsilon=1.0, alpha=0.2, num_iter=10)
 
 # %% [markdown]
 # Then the same choice on MNIST: `pgd_linf` against `pgd_l2` (for $\ell_2$, try ε around
 # 1–3 and α around 0.1). The error is printed for the first 100 test images.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 attack_widget(models, X[:100], y[:100], attack=["pgd_linf", "pgd_l2"], epsilon=0.1, alpha=0.01,
               num_iter=40, epsilon_max=3.0)
 

@@ -11,13 +11,13 @@
 # steepest-ascent loop.
 
 # %%
-%matplotlib inline
 import math
 
 import matplotlib.pyplot as plt
 import torch
 
 from course_utils import config
+from course_utils.checks import approx, check_close
 from course_utils.attacks import pgd_l2, pgd_linf_targ, pgd_linf_targ2
 from course_utils.data import eval_subset
 from course_utils.evaluate import comparison_table, epoch_adversarial, tensor_loader
@@ -110,7 +110,15 @@ for (name, clamp), pred in preds.items():
         keep = yt[rows] != t
         hits = (pred[rows][keep] == t).float().mean()
         err = (pred[rows] != yt[rows]).float().mean()
-        print(f"{name:15s} {'on' if clamp else 'off':6s} {t:>6d} {hits:12.3f} {err:7.3f}")
+        print(f"{name:15s} {'on' if clamp else 'off':6s} {t:>6d} {approx(hits):>12s} {approx(err):>7s}")
+
+# %% tags=["hide-input"]
+hits_of = {(name, clamp, t): (pred[rows][yt[rows] != t] == t).float().mean()
+           for (name, clamp), pred in preds.items()
+           for t, rows in ((2, slice(0, N_TARG)), (0, slice(N_TARG, None)))}
+for key, value in {("pgd_linf_targ", False, 2): 0.966, ("pgd_linf_targ", False, 0): 0.440,
+                   ("pgd_linf_targ2", False, 0): 0.480}.items():
+    check_close(hits_of[key], value, 0.07, f"{key[0]}, clamp off, target {key[2]}: share hitting the target")
 
 # %% [markdown]
 # **Why the second objective is harder.** The second objective asks for more: it is a sum
@@ -186,6 +194,14 @@ for name, model in models.items():
                                            progress=False)[0] for clamp in (False, True)}
 print(comparison_table("pgd_l2", live, n_live))
 
+# %% tags=["hide-input"]
+if len(y) == 1000:
+    quoted = {"dnn2": (0.985, 0.954), "dnn4": (0.983, 0.966), "cnn": (0.880, 0.820)}
+    for name, errors in quoted.items():
+        for clamp, value in zip((False, True), errors):
+            check_close(live[name][clamp], value, 0.005 if name != "cnn" else 0.04,
+                        f"{name}, l2 PGD error, clamp {'on' if clamp else 'off'}:")
+
 # %% [markdown]
 # **Reading the table.** With the clamp on, as in the chapter, the $\ell_2$ attack at
 # $\epsilon = 2$ fools every network about as often as $\ell_\infty$ PGD at $\epsilon = 0.1$
@@ -201,8 +217,7 @@ print(comparison_table("pgd_l2", live, n_live))
 # (ε up to 3). For the targeted attacks a title is green when the prediction is the target.
 # The figures are for the first 100 test images.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 attack_widget(models, X[:100], y[:100], attack=["pgd_linf_targ", "pgd_linf_targ2", "pgd_l2"],
               epsilon=0.2, alpha=0.01, num_iter=40, y_targ=2, epsilon_max=3.0)
 

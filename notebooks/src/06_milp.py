@@ -108,8 +108,7 @@ for name in ("cnn", "dnn2", "dnn4"):
 # Move ε, the image and the network; the bars are the interval bounds on the ten logits,
 # the dots the clean logits.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 logit_bounds_widget({k: models[k] for k in ("dnn2", "dnn4", "cnn", "small")}, X, y, epsilon=0.1)
 
 # %% [markdown]

@@ -177,8 +177,7 @@ plt.show()
 # LP for every target (a bar above 0 is a certificate). Each redraw solves nine LPs —
 # instant on the small net, about a second on the 4-layer one.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 bound_comparison_widget(models, X, y, epsilon=0.02, model="small", methods=("interval", "lp"))
 
 # %% [markdown]

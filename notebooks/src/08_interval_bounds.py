@@ -86,8 +86,7 @@ plt.show()
 # %% [markdown]
 # And what each cost, on this machine (the numbers vary from run to run):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 for m, c in certs.items():
     print(f"{m:>8}: {c.seconds:8.3f} s for nine targets")
 
@@ -106,8 +105,7 @@ for m, c in certs.items():
 # target, else "unknown"); on the others it is out of reach and left out. Larger ε makes every
 # bound drop, the interval bound fastest.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 bound_comparison_widget(models, X, y, epsilon=0.02, model="small", methods=("interval", "lp", "exact milp"))
 
 # %% [markdown]
