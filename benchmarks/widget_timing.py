@@ -116,10 +116,10 @@ CASES = [
      'methods=("interval", "lp"))', [("name", "dnn4")], "epsilon", VERIFY_EPS),
     ("bound_comparison_widget (+ MILP), small: ε", "08",
      'W.bound_comparison_widget(pick("small", "dnn2", "dnn4"), X, y, epsilon=0.02, model="small", '
-     'methods=("interval", "lp", "milp"))', [], "epsilon", VERIFY_EPS),
+     'methods=("interval", "lp", "exact milp"))', [], "epsilon", VERIFY_EPS),
     ("bound_comparison_widget (+ MILP), small: image", "08",
      'W.bound_comparison_widget(pick("small", "dnn2", "dnn4"), X, y, epsilon=0.02, model="small", '
-     'methods=("interval", "lp", "milp"))', [], "index", [1, 2, 3, 4, 5]),
+     'methods=("interval", "lp", "exact milp"))', [], "index", [1, 2, 3, 4, 5]),
     ("certified_widget: CROWN cascade, small", "09",
      'W.certified_widget(pick("small", "dnn2"), X, y, epsilon=0.02, method="crown", model="small")', [],
      "epsilon", VERIFY_EPS),

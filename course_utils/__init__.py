@@ -9,13 +9,28 @@ Practice*, chapter 3):
 ``train``     ``epoch`` and the chapter's training recipes
 ``surface``   the irregular 1-D function of a ReLU net (notebook 01)
 ``threat``    the threat model shared by attacks and verifiers: ε-ball ∩ [0, 1]
-``attacks``   projected steepest ascent and the named attacks (FGSM, PGD, ...)
+``attacks``   ONE projected steepest-ascent loop, its three helpers, the named attacks
+              (FGSM, PGD, ...) as recipes over it, restarts as a wrapper
 ``evaluate``  error rates under attack
-``bounds``    interval and linear (CROWN-style) bound propagation
-``solvers``   solver choice and status handling (HiGHS by default)
-``verify``    MILP / LP formulations and certification
+
+The verification half has the same shape: rules written once, one lowered network, and
+named steps over one problem.
+
+``relu``      the ReLU's rules: stable or not, CROWN's lines, big-M rows, the hull cut
+``layers``    the table of per-layer rules (Flatten, Linear, Conv2d, ReLU): interval
+              rule, lowering, CROWN's forward/backward products; one unsupported-layer error
+``network``   ``lower(model, input_shape)``: the network as affine layers, built once
+``bounds``    interval propagation (the chapter's) and CROWN-style linear bounds
+``verdicts``  the one vocabulary: verdicts (robust/attacked/unknown) and step names
+``solvers``   which solvers may certify, time limits, interruptible HiGHS runs
+``programs``  the big-M program: the chapter's cvxpy writer and the HiGHS writer, cuts
+              from each ReLU's hull, the thin HiGHS wrapper
+``workers``   ``worker_pool``: worker processes that an interrupt stops cleanly
+``verify``    one image: ``Problem``, the named steps, ``decide``, ``certify``
 ``certified`` certified accuracy over many images (beyond the chapter)
 ``records``   the chapter's published figures and the recorded runs (shipped in ``assets/``)
+``checks``    the notebooks' checks of their own text (``check_close``, ``check_same``, ...)
+``exercises`` the exercises' graders, one module per notebook
 ``style``     one colour, marker and name per method and verdict, for every figure
 ``plotting``  figures for the notebooks (digits, curves, bounds, the adversarial polytope)
 ``polytope``  a 2-D toy network, the image of an ε-ball and its convex outer bounds

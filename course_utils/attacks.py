@@ -180,7 +180,7 @@ def projected_steepest_ascent(model: nn.Module, X: torch.Tensor, y: torch.Tensor
                               norm: str = "linf", normalize: bool = True,
                               loss_fn: LossFn = cross_entropy_loss,
                               delta_init: Optional[torch.Tensor] = None,
-                              clamp: bool = True) -> torch.Tensor:
+                              clamp: bool = True, keep_best: bool = False) -> torch.Tensor:
     """Projected (normalized) steepest ascent on ``loss_fn`` over the ε-ball of ``norm``.
 
     Chapter 3, "Projected gradient descent" and "Aside: steepest descent". Starting from
@@ -207,6 +207,9 @@ def projected_steepest_ascent(model: nn.Module, X: torch.Tensor, y: torch.Tensor
         loss_fn: per-example objective to maximise, ``(logits, y) -> (n,)``.
         delta_init: starting perturbation, shape of ``X`` (projected before the first step).
         clamp: keep ``X + delta`` in [0, 1] (default True).
+        keep_best: return, per example, the iterate with the highest ``loss_fn`` among
+            all ``num_iter + 1`` visited (the start included; the earliest on ties)
+            instead of the last one.
 
     Returns:
         ``delta`` with the shape, dtype and device of ``X``.
@@ -235,14 +238,31 @@ def projected_steepest_ascent(model: nn.Module, X: torch.Tensor, y: torch.Tensor
         else:
             check_delta(delta_init, X, "delta_init")
             delta = constrain(delta_init.detach().to(device=device, dtype=dtype))
+        best = None
         for _ in range(num_iter):
             delta.requires_grad_(True)
-            loss = loss_fn(model(Xd + delta), yd).sum()
-            (grad,) = torch.autograd.grad(loss, delta)
+            losses = loss_fn(model(Xd + delta), yd)
+            if keep_best:
+                best = _keep_better(best, delta.detach(), losses.detach())
+            (grad,) = torch.autograd.grad(losses.sum(), delta)
             with torch.no_grad():
                 step = steepest_direction(grad, norm) if normalize else grad
                 delta = constrain(delta + alpha * step)
+        if keep_best:
+            with torch.no_grad():
+                delta = _keep_better(best, delta, loss_fn(model(Xd + delta), yd))[0]
     return _in_dtype_of(X, delta.detach(), epsilon, norm, clamp)
+
+
+def _keep_better(best, delta: torch.Tensor, losses: torch.Tensor):
+    """``(delta, losses)`` of the best iterate so far per example, given the next one
+    (``best`` is ``None`` before the first); only a strictly higher loss replaces."""
+    if best is None:
+        return delta.clone(), losses.clone()
+    kept, kept_losses = best
+    better = losses > kept_losses
+    kept[better] = delta[better]
+    return kept, torch.where(better, losses, kept_losses)
 
 
 def per_example_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, delta: torch.Tensor,
@@ -291,7 +311,7 @@ def best_per_example(model: nn.Module, X: torch.Tensor, y: torch.Tensor, deltas:
 
 def with_restarts(attack: Callable[..., torch.Tensor], init: Callable[[], torch.Tensor],
                   restarts: int, model: nn.Module, X: torch.Tensor, y: torch.Tensor, *args,
-                  loss_fn: LossFn = cross_entropy_loss, **kwargs) -> torch.Tensor:
+                  loss_fn: Optional[LossFn] = None, **kwargs) -> torch.Tensor:
     """Run ``attack(model, X, y, *args, delta_init=init(), **kwargs)`` from ``restarts`` starts.
 
     Chapter 3, "random restarts"; wraps any attack that accepts ``delta_init``. The
@@ -299,7 +319,13 @@ def with_restarts(attack: Callable[..., torch.Tensor], init: Callable[[], torch.
     get from the same random state), then ALL restarts run as one batch of
     ``restarts * n`` examples — much faster than one after the other on a CPU, at
     ``restarts`` times the memory. Keeps, per example, the result with the highest
-    ``loss_fn``. Returns ``(n, ...)``.
+    objective. Returns ``(n, ...)``.
+
+    ``loss_fn``: the objective, passed on to ``attack`` (which must then accept
+    ``loss_fn``) and used to pick the best restart. It sees the repeated batch, so it
+    may depend on the labels ``y`` it is given but must not hold per-example data of its
+    own. Without it the attack keeps its own objective and restarts are compared by
+    cross-entropy.
     """
     restarts = check_count(restarts, "restarts", 1)
     for value, name in ((attack, "attack"), (init, "init")):
@@ -309,9 +335,11 @@ def with_restarts(attack: Callable[..., torch.Tensor], init: Callable[[], torch.
     y = check_labels(X, y)
     starts = torch.stack([check_delta(init(), X, "init()") for _ in range(restarts)])  # (R, n, ...)
     ones = [1] * (X.dim() - 1)
+    if loss_fn is not None:
+        kwargs["loss_fn"] = loss_fn
     flat = attack(model, X.repeat(restarts, *ones), y.repeat(restarts), *args,
                   delta_init=starts.reshape(-1, *X.shape[1:]), **kwargs)
-    return best_per_example(model, X, y, flat.reshape(restarts, *X.shape), loss_fn)
+    return best_per_example(model, X, y, flat.reshape(restarts, *X.shape), loss_fn or cross_entropy_loss)
 
 
 # --- the chapter's named attacks ------------------------------------------------------

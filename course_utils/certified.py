@@ -1,24 +1,26 @@
-"""Certified accuracy at scale (beyond the chapter): over many test images and several
-radii ε, how many images each verifier proves robust, how many an attack breaks, and
-how many stay undecided.
+"""Certified accuracy at scale (beyond the chapter; notebook 09): over many test images
+and several radii ε, how many images each verifier proves robust, how many an attack
+breaks, and how many stay undecided.
 
 ``certified_accuracy(model, data, epsilons, methods)`` runs a cascade per ε, cheapest
-step first, each later step only on the images still open:
+step first, each later step only on the images still open (step names as in
+``course_utils.verdicts``):
 
-1. the clean prediction (a misclassified image is "attacked" at any ε);
-2. l∞ PGD, batched: an image it flips is "attacked" (the PGD *upper bound* on robust
-   accuracy is the fraction that survive);
-3. ``"interval"``: interval bounds with the analytic last layer, batched;
-4. ``"crown"``: CROWN-style linear bounds, batched;
-5. ``"lp"`` and ``"milp"``: one image at a time through ``verify.certify``'s decide mode
-   (targeted PGD, the LP relaxation on tightened bounds with a few rounds of cuts from
-   each ReLU's convex hull over its input box, then a MILP that only decides the sign),
-   optionally in parallel worker processes.
+1. "misclassified": the clean prediction (a misclassified image is "attacked" at any ε);
+2. "pgd": untargeted l∞ PGD, batched: an image it flips is "attacked" (the fraction
+   that survive is an *upper bound* on robust accuracy);
+3. "interval": interval bounds with the analytic last layer, batched;
+4. "crown": CROWN-style linear bounds, batched;
+5. "lp+cuts" and "milp": one image at a time through ``verify.decide`` (targeted PGD,
+   CROWN, the LP on tightened bounds with cuts from each ReLU's convex hull over its
+   input box, then a MILP that only decides the sign), optionally in worker processes.
 
 Every image ends "robust", "attacked" or "unknown" (a solver time limit, or no exact
-step asked for), and ``decided_by`` says which step settled it. The certified
+step asked for), and ``decided_by`` names the step that settled it. The certified
 accuracy of a method is the fraction proven robust by it *or a cheaper step before
-it*: what a verifier that stops at that method proves. Run from the shell::
+it*: what a verifier that stops at that method proves. An interrupt (Ctrl-C, or
+JupyterLab's "Interrupt kernel") stops a run within a second or two, worker processes
+included, and discards its results. Run from the shell::
 
     python -m course_utils certified --model small --eps 0.05 --n 1000
 """
@@ -37,14 +39,15 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from .attacks import pgd_linf
-from .bounds import bound_propagation, interval_based_bound, linear_bounds, objective_matrix
+from .bounds import bound_propagation, crown_bounds, interval_based_bound, objective_matrix
+from .network import LoweredNetwork, lower
+from .solvers import check_time_limit, fix_highs_threads
 from .threat import check_count, check_images, check_labels, check_nonnegative, linf_box
+from .verdicts import STEPS, check_steps, dearest
+from .workers import worker_pool
 
-METHODS = ("interval", "crown", "lp", "milp")
-"""Verifiers, cheapest and loosest first."""
-
-STEPS = ("misclassified", "pgd", "interval", "crown", "lp", "targeted pgd", "milp")
-"""Every value ``decided_by`` can take (besides "" for an undecided image)."""
+METHODS = ("interval", "crown", "lp+cuts", "milp")
+"""Verifiers, cheapest and loosest first (names from ``verdicts.STEPS``)."""
 
 
 @dataclass
@@ -52,7 +55,7 @@ class CertifiedResult:
     """The outcome of ``certified_accuracy`` at one ε, one entry per image.
 
     ``verdict[i]``: "robust", "attacked" or "unknown"; ``decided_by[i]``: the step of
-    ``STEPS`` that settled it ("" when unknown); ``survived_pgd[i]``: correctly
+    ``verdicts.STEPS`` that settled it ("" when unknown); ``survived_pgd[i]``: correctly
     classified and not flipped by the batched PGD; ``seconds``: wall time per step.
     """
     epsilon: float
@@ -132,29 +135,32 @@ def accuracy_curves(results: Sequence[CertifiedResult]) -> dict:
 
 
 def bound_sandwich(model: nn.Module, x: torch.Tensor, y: int, target: int, epsilons: Sequence[float],
-                   time_limit: float = 60.0) -> dict:
+                   time_limit: Optional[float] = 60.0) -> dict:
     """Every bound on ``min (logit_y - logit_target)`` over the ε-box of one image, for
-    several ε: the interval bound, CROWN, the chapter's LP (interval bounds), the exact
-    MILP, and the value at a targeted PGD point (an upper bound). Returns lists keyed
-    "epsilon", "interval", "crown", "lp", "milp", "pgd" (``None`` where a solver did
-    not reach optimality; its status is in "lp_status" / "milp_status")."""
-    from .verify import certify, pgd_targets
+    several ε (notebook 09): the steps "interval", "crown", "lp" (the chapter's, interval
+    bounds) and "exact milp" (lower bounds, the last one the minimum itself), and
+    "targeted pgd", the value at the attack's point (an upper bound).
+
+    Returns:
+        ``{"epsilon": [...], step: [...] for those five steps, "status": {"lp": [...],
+        "exact milp": [...]}}``; a value is ``None`` where its solver did not reach
+        optimality (its status says why; ``time_limit`` seconds per MILP, ``None``: none).
+    """
+    from .verify import exact_milp, lp, verification_problem
     epsilons = _check_epsilons(epsilons)
-    x = x.detach().cpu()
-    with torch.no_grad():
-        num_classes = model(x.to(next(model.parameters()))).shape[1]
-    C = objective_matrix(int(y), num_classes)[:, [int(target)]]
-    out = {k: [] for k in ("epsilon", "interval", "crown", "lp", "milp", "pgd", "lp_status", "milp_status")}
+    keys = ("interval", "crown", "lp", "exact milp", "targeted pgd")
+    out = {"epsilon": [], **{k: [] for k in keys}, "status": {"lp": [], "exact milp": []}}
     for eps in epsilons:
-        box = linf_box(x.double(), eps)
+        p = verification_problem(model, x, y, eps, targets=[int(target)])
+        relaxed, exact = lp(p)[target], exact_milp(p, time_limit=time_limit)[target]
         out["epsilon"].append(eps)
-        out["interval"].append(interval_based_bound(model, C, bound_propagation(model, box))[0, 0].item())
-        out["crown"].append(linear_bounds(model, box, C)[1][0, 0].item())
-        lp = certify(model, x, y, eps, "lp", targets=[target])[target]
-        milp = certify(model, x, y, eps, "milp", exact=True, targets=[target], time_limit=time_limit)[target]
-        out["lp"].append(lp.value), out["lp_status"].append(lp.status)
-        out["milp"].append(milp.value), out["milp_status"].append(milp.status)
-        out["pgd"].append(pgd_targets(model, x, int(y), [int(target)], eps)[1][0].item())
+        out["interval"].append(interval_based_bound(model, p.C, p.interval_bounds)[0, 0].item())
+        out["crown"].append(p.crown[1][0].item())
+        out["lp"].append(relaxed.value)
+        out["exact milp"].append(exact.value)
+        out["targeted pgd"].append(p.pgd_points[1][0].item())
+        out["status"]["lp"].append(relaxed.status)
+        out["status"]["exact milp"].append(exact.status)
     return out
 
 
@@ -162,13 +168,7 @@ def bound_sandwich(model: nn.Module, x: torch.Tensor, y: int, target: int, epsil
 
 
 def _check_methods(methods) -> Tuple[str, ...]:
-    if isinstance(methods, str):
-        methods = (methods,)
-    methods = tuple(methods)
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {methods}")
-    return tuple(m for m in METHODS if m in methods)
+    return check_steps(methods, METHODS, "methods")
 
 
 def _check_epsilons(epsilons) -> List[float]:
@@ -218,7 +218,8 @@ def _objective_matrices(y: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 def interval_certified(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsilon: float,
                        chunk: int = 1000) -> torch.Tensor:
-    """Boolean (n,): proven robust by interval bounds (chapter's analytic last layer)."""
+    """Step "interval", batched: boolean (n,), proven robust by interval bounds (the
+    chapter's analytic last layer). Runs on the CPU in float64; the model is not moved."""
     out = []
     for s in range(0, len(y), chunk):
         box = linf_box(X[s:s + chunk].double(), epsilon)
@@ -228,68 +229,131 @@ def interval_certified(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsil
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
 
-def crown_certified(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsilon: float,
+def crown_certified(net: LoweredNetwork, X: torch.Tensor, y: torch.Tensor, epsilon: float,
                     chunk: int = 250) -> torch.Tensor:
-    """Boolean (n,): proven robust by CROWN-style linear bounds."""
-    with torch.no_grad():
-        num_classes = model(X[:1].to(next(model.parameters()))).shape[1]
+    """Step "crown", batched: boolean (n,), proven robust by CROWN-style linear bounds on
+    the lowered network ``net`` (``network.lower``, float64 on the CPU)."""
     out = []
     for s in range(0, len(y), chunk):
         box = linf_box(X[s:s + chunk].double(), epsilon)
-        _, bound = linear_bounds(model, box, _objective_matrices(y[s:s + chunk], num_classes))
+        _, bound = crown_bounds(net, box, _objective_matrices(y[s:s + chunk], net.num_logits))
         out.append(_margins_ok(bound, y[s:s + chunk]))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
 
-# --- one image through verify.certify ------------------------------------------------------
-
-_WORKER_MODEL = None
+# --- one image through verify.decide ---------------------------------------------------------
 
 
-def _init_worker(model: nn.Module) -> None:
-    from . import solvers
-    global _WORKER_MODEL
+def _one_thread() -> None:
+    """Worker set-up: the workers share the cores."""
     torch.set_num_threads(1)
-    solvers.PROCESS_OPTIONS["threads"] = 1      # the workers share the cores
-    _WORKER_MODEL = model
+    fix_highs_threads(1)
 
 
-def _exact_step(args) -> Tuple[str, str]:
-    """``(verdict, decided_by)`` for one image from certify's decide mode."""
-    from .verify import certify
-    model, x, y, epsilon, stages, time_limit = args
-    model = _WORKER_MODEL if model is None else model
-    cert = certify(model, x, y, epsilon, "milp", stages=stages, time_limit=time_limit, stop_at_attack=True)
-    if cert.verdict == "attack":
-        r = next(r for r in cert.results if r.verdict == "attack")
-        return "attacked", {"pgd": "targeted pgd", "lp point": "lp"}.get(r.decided_by, r.decided_by)
+def _decide_image(job) -> Tuple[str, str]:
+    """``(verdict, decided_by)`` for one image from ``verify.decide`` (stopping at the
+    first attack): the attack's step, or the dearest step any target needed."""
+    from .verify import decide, verification_problem
+    model, net, x, y, epsilon, steps, time_limit = job
+    cert = decide(verification_problem(model, x, y, epsilon, net=net), steps, time_limit=time_limit,
+                  stop_at_attack=True)
+    if cert.verdict == "attacked":
+        return "attacked", next(r.decided_by for r in cert.results if r.verdict == "attacked")
     if cert.verdict == "robust":
-        used = {r.decided_by for r in cert.results}
-        return "robust", next(s for s in ("milp", "lp", "crown") if s in used)
+        return "robust", dearest([r.decided_by for r in cert.results])
     return "unknown", ""
 
 
 # --- the cascade -----------------------------------------------------------------------------
 
 
+@dataclass
+class _Run:
+    """What ``certified_accuracy`` works on, shared by every ε."""
+    model: nn.Module
+    cpu_model: nn.Module
+    net: LoweredNetwork
+    X: torch.Tensor
+    y: torch.Tensor
+    correct: torch.Tensor
+    methods: Tuple[str, ...]
+    pgd_steps: int
+    time_limit: Optional[float]
+    workers: int
+    progress: bool
+
+
+def _pgd_step(run: _Run, eps: float) -> torch.Tensor:
+    """Step "pgd": which correctly classified images untargeted l∞ PGD flips, (n,) boolean."""
+    device = next(run.model.parameters()).device
+    idx = torch.nonzero(run.correct)[:, 0]
+    flipped = torch.zeros(len(run.y), dtype=torch.bool)
+    for s in tqdm(range(0, len(idx), 500), disable=not run.progress, leave=False, desc=f"PGD eps {eps:g}"):
+        rows = idx[s:s + 500]
+        Xb, yb = run.X[rows].to(device), run.y[rows].to(device)
+        delta = pgd_linf(run.model, Xb, yb, eps, 2.5 * eps / run.pgd_steps, run.pgd_steps) if eps > 0 else 0 * Xb
+        with torch.no_grad():
+            flipped[rows] = (run.model(Xb + delta).argmax(1) != yb).cpu()
+    return flipped
+
+
+def _exact_steps(run: _Run, eps: float, open_: np.ndarray) -> List[Tuple[str, str]]:
+    """Steps "lp+cuts" / "milp" image by image (``verify.decide``), in worker processes if asked."""
+    steps = ("targeted pgd",) + tuple(m for m in ("crown", "lp+cuts", "milp") if m in run.methods)
+    jobs = [(run.cpu_model, run.net, run.X[i:i + 1], int(run.y[i]), eps, steps, run.time_limit) for i in open_]
+    bar = dict(total=len(jobs), disable=not run.progress, leave=False, desc=f"LP/MILP eps {eps:g}")
+    if run.workers == 1:
+        return [_decide_image(j) for j in tqdm(jobs, **bar)]
+    with worker_pool(run.workers, initializer=_one_thread) as pool:
+        return list(tqdm(pool.map(_decide_image, jobs, chunksize=4), **bar))
+
+
+def _at_epsilon(run: _Run, eps: float) -> CertifiedResult:
+    """The whole cascade at one radius."""
+    verdict = np.full(len(run.y), "unknown", dtype=object)
+    decided = np.full(len(run.y), "", dtype=object)
+    seconds: Dict[str, float] = {}
+    wrong = ~run.correct.numpy()
+    verdict[wrong], decided[wrong] = "attacked", "misclassified"
+    t0 = time.perf_counter()
+    flipped = _pgd_step(run, eps).numpy()
+    verdict[flipped], decided[flipped] = "attacked", "pgd"
+    seconds["pgd"] = time.perf_counter() - t0
+    for name, step in (("interval", lambda X, y: interval_certified(run.cpu_model, X, y, eps)),
+                       ("crown", lambda X, y: crown_certified(run.net, X, y, eps))):
+        if name in run.methods:
+            t0, open_ = time.perf_counter(), np.flatnonzero(verdict == "unknown")
+            if open_.size:
+                proven = step(run.X[open_], run.y[open_]).numpy()
+                verdict[open_[proven]], decided[open_[proven]] = "robust", name
+            seconds[name] = time.perf_counter() - t0
+    open_ = np.flatnonzero(verdict == "unknown")
+    if open_.size and ("lp+cuts" in run.methods or "milp" in run.methods):
+        t0 = time.perf_counter()
+        for i, (v, by) in zip(open_, _exact_steps(run, eps, open_)):
+            verdict[i], decided[i] = v, by
+        seconds["lp+cuts/milp"] = time.perf_counter() - t0
+    return CertifiedResult(eps, run.methods, verdict, decided, run.correct.numpy() & ~flipped, seconds)
+
+
 def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[float]],
                        methods: Sequence[str] = METHODS, limit: Optional[int] = None, *,
                        pgd_steps: int = 40, time_limit: Optional[float] = None, workers: int = 1,
                        progress: bool = True) -> List[CertifiedResult]:
-    """Certified (and PGD-attacked) accuracy of ``model`` under l∞ perturbations.
+    """Certified (and PGD-attacked) accuracy of ``model`` under l∞ perturbations (notebook 09).
 
     Args:
-        model: a ``Flatten``/``Linear``/``Conv2d``/``ReLU`` classifier (any device; the
-            bounds and solvers run on the CPU in float64).
+        model: a ``Flatten``/``Linear``/``Conv2d``/``ReLU`` classifier on any device (PGD
+            runs there; the bounds and solvers on the CPU in float64); never moved.
         data: a DataLoader of ``(X, y)`` batches, or a pair of tensors ``(X, y)``;
             images ``(n, C, H, W)`` with pixels in [0, 1].
         epsilons: one radius or several (each finite, >= 0).
-        methods: a subset of ``METHODS`` ("interval", "crown", "lp", "milp"); they run
-            in that order whatever order they are given in.
+        methods: a subset of ``METHODS`` ("interval", "crown", "lp+cuts", "milp"); they
+            run in that order whatever order they are given in.
         limit: use only the first ``limit`` examples.
         pgd_steps: steps of the batched l∞ PGD (step size ``2.5 ε / pgd_steps``, clamped
             to valid images).
-        time_limit: seconds per solver call in the LP/MILP step (default: none); a
+        time_limit: seconds per solver call in the LP/MILP step (``None``: no limit); a
             MILP stopped by it leaves its image "unknown".
         workers: processes for the LP/MILP step (1: in this process).
         progress: show progress bars.
@@ -297,74 +361,28 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
     Returns:
         One ``CertifiedResult`` per ε (``.certified(method)``, ``.pgd_accuracy``,
         ``.counts``, ``.split``, ``.summary()``).
+
+    Raises:
+        KeyboardInterrupt: on an interrupt, with a message; nothing of the run is kept.
     """
-    methods = _check_methods(methods)
-    epsilons = _check_epsilons(epsilons)
-    workers = check_count(workers, "workers", 1)
-    pgd_steps = check_count(pgd_steps, "pgd_steps", 1)
-    if time_limit is not None:
-        time_limit = check_nonnegative(time_limit, "time_limit")
-        if time_limit == 0:
-            raise ValueError("time_limit must be > 0 seconds, or None for no limit")
+    methods, epsilons = _check_methods(methods), _check_epsilons(epsilons)
+    workers, pgd_steps = check_count(workers, "workers", 1), check_count(pgd_steps, "pgd_steps", 1)
+    time_limit = check_time_limit(time_limit)
     X, y = _collect(data, limit)
     device = next(model.parameters()).device
     cpu_model = model if device.type == "cpu" else _cpu_copy(model)
     with torch.no_grad():
         correct = torch.cat([model(X[s:s + 500].to(device)).argmax(1).cpu() == y[s:s + 500]
                              for s in range(0, len(y), 500)])
+    run = _Run(model, cpu_model, lower(model, X.shape[1:]), X, y, correct, methods, pgd_steps, time_limit,
+               workers, progress)
     out = []
-    for eps in epsilons:
-        verdict = np.full(len(y), "unknown", dtype=object)
-        decided = np.full(len(y), "", dtype=object)
-        seconds: Dict[str, float] = {}
-        verdict[~correct.numpy()] = "attacked"
-        decided[~correct.numpy()] = "misclassified"
-
-        t0 = time.perf_counter()
-        idx = torch.nonzero(correct)[:, 0]
-        flipped = torch.zeros(len(y), dtype=torch.bool)
-        for s in tqdm(range(0, len(idx), 500), disable=not progress, leave=False, desc=f"PGD eps {eps:g}"):
-            rows = idx[s:s + 500]
-            Xb, yb = X[rows].to(device), y[rows].to(device)
-            delta = pgd_linf(model, Xb, yb, eps, 2.5 * eps / pgd_steps, pgd_steps) if eps > 0 else 0 * Xb
-            with torch.no_grad():
-                flipped[rows] = (model(Xb + delta).argmax(1) != yb).cpu()
-        verdict[flipped.numpy()] = "attacked"
-        decided[flipped.numpy()] = "pgd"
-        survived = (correct & ~flipped).numpy()
-        seconds["pgd"] = time.perf_counter() - t0
-
-        for name, step in (("interval", interval_certified), ("crown", crown_certified)):
-            if name not in methods:
-                continue
-            t0 = time.perf_counter()
-            open_ = np.flatnonzero(verdict == "unknown")
-            if open_.size:
-                proven = step(cpu_model, X[open_], y[open_], eps).numpy()
-                verdict[open_[proven]] = "robust"
-                decided[open_[proven]] = name
-            seconds[name] = time.perf_counter() - t0
-
-        stages = tuple(s for s in ("pgd", "crown", "lp", "milp") if s in methods or s == "pgd")
-        open_ = np.flatnonzero(verdict == "unknown")
-        if open_.size and ("lp" in methods or "milp" in methods):
-            t0 = time.perf_counter()
-            tl = 1e9 if time_limit is None else time_limit      # certify wants a finite number
-            jobs = [(None if workers > 1 else cpu_model, X[i:i + 1], int(y[i]), eps, stages, tl) for i in open_]
-            bar = dict(total=len(jobs), disable=not progress, leave=False, desc=f"LP/MILP eps {eps:g}")
-            if workers == 1:
-                answers = [_exact_step(j) for j in tqdm(jobs, **bar)]
-            else:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-                ctx = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                         initargs=(cpu_model,)) as pool:
-                    answers = list(tqdm(pool.map(_exact_step, jobs, chunksize=4), **bar))
-            for i, (v, by) in zip(open_, answers):
-                verdict[i], decided[i] = v, by
-            seconds["lp/milp"] = time.perf_counter() - t0
-        out.append(CertifiedResult(eps, methods, verdict, decided, survived, seconds))
+    try:
+        for eps in epsilons:
+            out.append(_at_epsilon(run, eps))
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"certified_accuracy was interrupted at eps {eps:g} ({len(out)} of "
+                                f"{len(epsilons)} radii finished); its results are discarded") from None
     return out
 
 

@@ -94,14 +94,14 @@ def _sign(v: Optional[float]) -> str:
 def side_by_side(ours: Mapping[int, Optional[float]], chapter: Mapping[int, float], name: str = "ours",
                  verdicts: Optional[Mapping[int, str]] = None) -> str:
     """A small table: target, our value (or verdict), the chapter's, and whether the signs
-    agree. ``verdicts`` (target -> "robust"/"attack"/"unknown") is used where we have
-    no value (decide mode): robust counts as +, attack as -."""
+    agree. ``verdicts`` (target -> "robust"/"attacked"/"unknown") is used where we have
+    no value (decide mode): robust counts as +, attacked as -."""
     lines = [f"{'target':>6} {name:>10} {'chapter':>10}  signs agree"]
     for t, ref in chapter.items():
         v = ours.get(t)
         if v is None and verdicts is not None:
             word = verdicts.get(t, "unknown")
-            shown, sign = f"{word:>10}", {"robust": "+", "attack": "-"}.get(word, "?")
+            shown, sign = f"{word:>10}", {"robust": "+", "attacked": "-"}.get(word, "?")
         else:
             shown, sign = ("" if v is None else f"{v:10.4f}"), _sign(v)
         lines.append(f"{t:>6} {shown:>10} {ref:10.4f}  {'yes' if sign == _sign(ref) else 'NO'}")

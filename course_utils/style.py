@@ -59,7 +59,8 @@ ALIASES: Mapping[str, str] = MappingProxyType({
     "pgd_linf": "pgd", "pgd_linf_rand": "pgd_restarts", "pgd_linf_targ": "targeted",
     "pgd_linf_targ2": "targeted",
     # names used by verify / certified
-    "lp+cuts": "lp_cuts", "exact": "milp", "none": "clean",
+    "lp+cuts": "lp_cuts", "exact milp": "milp", "exact": "milp", "targeted pgd": "targeted",
+    "none": "clean",
 })
 """Other names a caller may use for a method: ``course_utils.attacks``' function names
 (there, ``"pgd"`` is the raw-gradient PGD: pass ``"pgd_plain"`` for it here)."""

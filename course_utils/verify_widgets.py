@@ -115,11 +115,11 @@ def _bound_table_text(targets, columns: dict, rows: dict, notes: list) -> str:
 
 
 def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: int = 0, model: str = None,
-                            methods=("interval", "lp", "milp"), milp_models=("small",), time_limit: float = 20.0,
+                            methods=("interval", "lp", "exact milp"), milp_models=("small",), time_limit: float = 20.0,
                             live: bool = False, n_images: int = 10, eps_max: float = 0.1) -> LiveFigure:
     """Sliders for ε and the image, menus for the model: for every target, the bound of
-    each method in ``methods`` on ``min logit_y - logit_t`` (``verify.certify``, exact
-    mode), as a chart and a table (notebooks 07, 08).
+    each step in ``methods`` on ``min logit_y - logit_t`` (``verify.certify``), as a chart
+    and a table (notebooks 07, 08).
 
     The interval bound is computed live. The LP and the MILP (the MILP only for the
     models in ``milp_models``) come from ``widget_tables.BOUND_GRID`` — the first 10 test
@@ -144,8 +144,8 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
         eps = round(epsilon, 3)
         rows, notes = {}, []
         for method in methods:
-            if method == "milp" and name not in milp_models:
-                notes.append(f"milp: not run for {name} (out of reach in a widget)")
+            if method == "exact milp" and name not in milp_models:
+                notes.append(f"exact milp: not run for {name} (out of reach in a widget)")
                 continue
             rows[method], where = row_of(name, method, index, eps, live)
             notes.append(f"{method}: {where}")
@@ -167,7 +167,7 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
     ``certified.certified_accuracy`` up to that method on the first ``M*N`` images of
     ``X, y``, drawn framed by verdict, with the accuracies (notebook 09).
 
-    Cascades up to "interval" and "crown" run live. Those up to "lp" and "milp" come from
+    Cascades up to "interval" and "crown" run live. Those up to "lp+cuts" and "milp" come from
     ``widget_tables.CERTIFIED_GRID`` (the first 30 test images, ε = 0, 0.01, …, 0.1, at most
     20 s per solver call) unless "compute live" is ticked: then they run here, each LP or
     MILP call stopped after ``time_limit`` seconds (the image is then "unknown").

@@ -150,6 +150,34 @@ def test_best_per_example_picks_the_highest_loss_and_the_first_on_ties():
         assert torch.equal(best[i], deltas[k, i])
 
 
+def test_with_restarts_passes_its_loss_on_to_the_attack():
+    # a targeted objective must drive every restart, not only the choice among them
+    net = small_net(5).double()
+    X, y = batch(5, 4)
+    X = X.double()
+    target = lambda logits, yy: logits[:, 3] - logits.gather(1, yy[:, None])[:, 0]
+    g = torch.Generator().manual_seed(5)
+    starts = [(0.2 * (2 * torch.rand(X.shape, generator=g, dtype=X.dtype) - 1)) for _ in range(3)]
+    got = A.with_restarts(A.projected_steepest_ascent, iter(starts).__next__, 3, net, X, y, 0.2, 0.05, 6,
+                          loss_fn=target)
+    runs = torch.stack([A.projected_steepest_ascent(net, X, y, 0.2, 0.05, 6, loss_fn=target, delta_init=s)
+                        for s in starts])
+    assert torch.allclose(got, A.best_per_example(net, X, y, runs, target), atol=1e-12)
+
+
+def test_keep_best_returns_the_best_iterate_visited():
+    net = small_net(6).double()
+    X, y = batch(6, 5)
+    X = X.double()
+    deltas = []
+    for steps in range(7):                      # every iterate of one run, the start included
+        deltas.append(A.projected_steepest_ascent(net, X, y, 0.3, 0.2, steps))
+    best = A.projected_steepest_ascent(net, X, y, 0.3, 0.2, 6, keep_best=True)
+    assert torch.allclose(best, A.best_per_example(net, X, y, torch.stack(deltas)), atol=1e-12)
+    losses = A.per_example_loss(net, X, y, best)
+    assert (losses >= A.per_example_loss(net, X, y, deltas[-1]) - 1e-12).all()
+
+
 def test_fgsm_is_one_clipped_sign_step_of_the_linf_engine():
     net = small_net(1)
     X, y = batch(1, 4)

@@ -1,5 +1,6 @@
-"""Interval and linear bound propagation (course_utils.bounds): soundness on random
-small ReLU networks, the conv-unrolling identity, and clear errors on bad input."""
+"""Interval and linear bound propagation (course_utils.bounds) and the lowered network
+(course_utils.network, course_utils.layers): soundness on random small ReLU networks,
+the conv-unrolling identity, and clear errors on bad input."""
 
 import math
 
@@ -8,8 +9,9 @@ import torch
 import torch.nn as nn
 from hypothesis import given, settings, strategies as st
 
-from course_utils.bounds import (affine_layers, bound_propagation, interval_based_bound, linear_bounds,
-                                 objective_matrix)
+from course_utils.bounds import bound_propagation, crown_bounds, interval_based_bound, linear_bounds, objective_matrix
+from course_utils.network import lower
+from dense_unrolling import dense_layers, dense_twin as _dense_twin
 
 SHAPE = (1, 5, 5)
 
@@ -59,14 +61,8 @@ def make(kind, seed):
 
 
 def dense_twin(model, shape=SHAPE):
-    """The same network with every layer an nn.Linear on flattened inputs."""
-    affine = affine_layers(model, shape)
-    dense = [nn.Flatten()]
-    for k, (_, W, b) in enumerate(affine):
-        lin = nn.Linear(W.shape[1], W.shape[0]).double()
-        lin.weight.data, lin.bias.data = W.clone(), b.clone()
-        dense += [lin] + ([nn.ReLU()] if k < len(affine) - 1 else [])
-    return nn.Sequential(*dense)
+    """The same network with every layer an nn.Linear on flattened inputs (a test helper)."""
+    return _dense_twin(model, shape)
 
 
 @settings(max_examples=12, deadline=None)
@@ -104,13 +100,13 @@ def test_interval_based_bound_and_linear_bounds_are_sound(kind, seed):
 def test_conv_bounds_equal_bounds_of_the_unrolled_dense_net(kind, seed):
     model = make(kind, seed)
     box = random_box(seed)
-    affine = affine_layers(model, SHAPE)
+    affine = dense_layers(model, SHAPE)
     dense = dense_twin(model)
     # in the twin, affine layer k sits at 1 + 2k (Flatten first, a ReLU after each)
-    dense_layers = [1 + 2 * k for k in range(len(affine))]
+    twin_positions = [1 + 2 * k for k in range(len(affine))]
     conv_bounds = bound_propagation(model, box)
     dense_bounds = bound_propagation(dense, box)
-    for (i, _, _), j in zip(affine, dense_layers):
+    for (i, _, _), j in zip(affine, twin_positions):
         for a, b in zip(conv_bounds[i], dense_bounds[j]):
             assert torch.allclose(a.flatten(1), b, atol=1e-10)
 
@@ -150,10 +146,54 @@ def test_bad_boxes_raise_clear_errors(make_box, message):
 def test_unsupported_layers_are_named(layer):
     model = nn.Sequential(layer, nn.Flatten(), nn.LazyLinear(3))
     box = (torch.zeros(1, *SHAPE), torch.ones(1, *SHAPE))
-    with pytest.raises(NotImplementedError, match=type(layer).__name__):
-        bound_propagation(model, box)
-    with pytest.raises(NotImplementedError, match=type(layer).__name__):
-        linear_bounds(model, box)
+    for compute in (bound_propagation, linear_bounds):
+        with pytest.raises(NotImplementedError, match=f"layer 0 \\({type(layer).__name__}"):
+            compute(model, box)
+
+
+@pytest.mark.parametrize("model, message", [
+    (lambda: nn.Sequential(nn.Flatten(), nn.Linear(25, 4), nn.Linear(4, 3)), "layer 2 .Linear. follows"),
+    (lambda: nn.Sequential(nn.Flatten(), nn.ReLU(), nn.Linear(25, 3)), "layer 1 .ReLU. must follow"),
+    (lambda: nn.Sequential(nn.Flatten(), nn.Linear(25, 4), nn.ReLU()), "must end with a Linear"),
+    (lambda: nn.Sequential(nn.Flatten(start_dim=2), nn.Linear(5, 3)), "layer 0 .Flatten.: only start_dim=1"),
+    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="circular"), nn.ReLU(), nn.Flatten(),
+                           nn.Linear(50, 3)), "layer 0 .Conv2d.: padding_mode='circular'"),
+    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding="same"), nn.ReLU(), nn.Flatten(), nn.Linear(50, 3)),
+     "layer 0 .Conv2d.: padding='same'"),
+])
+def test_structures_the_programs_cannot_encode_are_named(model, message):
+    with pytest.raises(NotImplementedError, match=message):
+        lower(model(), SHAPE)
+
+
+def test_the_lowered_network_maps_modules_to_layers_and_computes_like_the_model():
+    model = make("conv", 4)
+    net = lower(model, SHAPE)
+    assert [layer.index for layer in net.layers] == [0, 2, 5]
+    assert [net.position(i) for i in (0, 2, 5)] == [0, 1, 2] and net.widths == [50, 18]
+    with pytest.raises(ValueError, match="module 1"):
+        net.position(1)
+    x = random_box(4, 1)[0]
+    pre = net.pre_activations(x.reshape(-1).numpy())
+    z, k = x, 0
+    for layer in model:
+        z = layer(z)
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            assert torch.allclose(torch.as_tensor(pre[k]), z.flatten(1)[0], atol=1e-12)
+            k += 1
+    # the chapter's per-module bounds, picked out for the solvers
+    bounds = bound_propagation(model, random_box(4))
+    for k, (l, u) in enumerate(net.hidden_bounds(bounds, box=1)):
+        assert (l == bounds[net.layers[k].index][0][1].flatten().numpy()).all()
+
+
+def test_lowering_copies_the_weights_and_leaves_the_model_alone():
+    model = make("conv", 5)
+    before = [p.detach().clone() for p in model.parameters()]
+    net = lower(model, SHAPE, dtype=torch.float32)
+    net.layers[0].weight.add_(1.0)                                       # a copy: the model is untouched
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+    assert all(p.dtype == torch.float64 for p in model.parameters())
 
 
 def test_interval_based_bound_checks_c():
@@ -203,15 +243,24 @@ def test_crown_is_never_looser_than_intervals_and_per_box_objectives_work(kind, 
             k += 1
 
 
-@pytest.mark.parametrize("kind", ["conv", "conv_dilated", "conv_groups"])
-def test_sparse_conv_matrix_equals_the_dense_unrolling(kind):
+@pytest.mark.parametrize("kind", ["fc", "conv", "conv_dilated", "conv_groups"])
+def test_lowered_matrices_equal_the_dense_unrolling(kind):
     model = make(kind, 3)
-    dense = affine_layers(model, SHAPE)
-    lowered = affine_layers(model, SHAPE, sparse=True)
-    for (i, W, b), (j, S, c) in zip(dense, lowered):
-        assert i == j and torch.equal(b, c)
-        S = torch.as_tensor(S.toarray()) if hasattr(S, "toarray") else S
-        assert torch.allclose(W, S, atol=1e-12)
+    net = lower(model, SHAPE)
+    for layer, (i, W, b) in zip(net.layers, dense_layers(model, SHAPE)):
+        assert layer.index == i
+        assert hasattr(layer.matrix, "toarray") == (layer.kind == "Conv2d")     # sparse only for convolutions
+        S = layer.matrix.toarray() if hasattr(layer.matrix, "toarray") else layer.matrix
+        assert torch.allclose(W, torch.as_tensor(S), atol=1e-12)
+        assert torch.allclose(b, torch.as_tensor(layer.offset), atol=1e-12)
+
+
+def test_crown_bounds_on_a_lowered_network_equal_linear_bounds():
+    model, box = make("conv", 8), random_box(8)
+    C = objective_matrix(2, 3)
+    pre, obj = linear_bounds(model, box, C)
+    pre2, obj2 = crown_bounds(lower(model, SHAPE), box, C)
+    assert torch.equal(obj, obj2) and all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(pre, pre2))
 
 
 def test_crown_on_the_chapter_models_is_at_least_as_tight_as_intervals():

@@ -1,7 +1,7 @@
-"""Verification (course_utils.verify, course_utils.solvers): interval <= LP <= MILP and
-interval <= CROWN <= MILP <=
-any attack's objective on random small ReLU networks, witnesses that replay, the
-chapter's cvxpy programs agreeing with the direct HiGHS model, and clear errors."""
+"""Verification (course_utils.verify, course_utils.programs): interval <= LP <= MILP and
+interval <= CROWN <= MILP <= any attack's objective on random small ReLU networks,
+witnesses that replay, the chapter's cvxpy programs agreeing with the direct HiGHS
+model, the decide cascade agreeing with the exact minima, and clear errors."""
 
 import math
 
@@ -12,9 +12,13 @@ import torch.nn as nn
 from hypothesis import given, settings, strategies as st
 
 from course_utils.bounds import bound_propagation, linear_bounds, objective_matrix
-from course_utils.solvers import ReluProgram, check_solver, installed_solvers, solve_cvxpy
-from course_utils.verify import _dense, certify, form_lp, form_milp, pgd_targets, tighten_bounds
+from course_utils.programs import (HighsProgram, build_program, form_lp, form_milp, hull_cuts, solve_with_cuts)
+from course_utils.solvers import solve_cvxpy
 from course_utils.threat import linf_box
+from course_utils.verify import (certify, decide, lp_cut_rounds, pgd_targets, tighten_bounds,
+                                 verification_problem)
+from course_utils.workers import worker_pool
+from dense_unrolling import dense_layers
 
 SHAPE = (1, 4, 4)
 TOL = 1e-5
@@ -57,11 +61,12 @@ def test_interval_le_lp_le_milp_le_any_point(kind, seed):
     model, x, y, eps = example(kind, seed)
     interval = certify(model, x, y, eps, "interval")
     lp = certify(model, x, y, eps, "lp")
-    milp = certify(model, x, y, eps, "milp", exact=True)
+    milp = certify(model, x, y, eps, "exact milp")
     sampled = objectives_at_samples(model, x, y, eps).min(dim=0).values
     targets = [t for t in range(3) if t != y]
     _, pgd_obj = pgd_targets(model, x, y, targets, eps)
     _, crown = linear_bounds(model, tuple(t.double() for t in linf_box(x, eps)), objective_matrix(y, 3))
+    assert certify(model, x, y, eps, "crown")[targets[0]].bound == pytest.approx(crown[0, targets[0]].item())
     for i, t in enumerate(targets):
         a, b, c = interval[t], lp[t], milp[t]
         assert b.status == "optimal" and c.status == "optimal"
@@ -87,62 +92,86 @@ def test_interval_le_lp_le_milp_le_any_point(kind, seed):
 
 @settings(max_examples=6, deadline=None)
 @given(kind=st.sampled_from(["fc", "conv"]), seed=st.integers(0, 10_000))
-def test_decide_mode_agrees_with_exact_mode(kind, seed):
+def test_decide_agrees_with_the_exact_minima(kind, seed):
     model, x, y, eps = example(kind, seed)
-    exact = certify(model, x, y, eps, "milp", exact=True)
-    decide = certify(model, x, y, eps, "milp")
+    exact = certify(model, x, y, eps, "exact milp")
+    decided = certify(model, x, y, eps, "decide")
     for r in exact.results:
-        d = decide[r.target]
+        d = decided[r.target]
         if abs(r.value) < 1e-6:
             continue                                  # a tie: either answer is right
-        assert d.verdict == ("robust" if r.value > 0 else "attack")
-        if d.verdict == "attack":
+        assert d.verdict == ("robust" if r.value > 0 else "attacked")
+        if d.verdict == "attacked":
             assert d.witness_objective <= 1e-6 and not d.flagged
         if d.bound is not None:
             assert d.bound <= r.value + TOL
 
 
-def network_points(prog: ReluProgram, model, X) -> np.ndarray:
-    """Every column of ``prog`` at the real network's values for inputs ``X`` (n, ...)."""
-    values = np.zeros((len(X), prog.num_col))
+def test_each_step_answers_for_every_target_with_its_own_name():
+    model, x, y, eps = example("fc", 4)
+    p = verification_problem(model, x, y, eps)
+    for step in ("targeted pgd", "interval", "crown", "lp", "lp+cuts", "milp", "exact milp"):
+        cert = certify(model, x, y, eps, step)
+        assert [r.target for r in cert.results] == p.targets and cert.steps == (step,)
+        assert {r.decided_by for r in cert.results} == {step}
+        assert {r.verdict for r in cert.results} <= {"robust", "attacked", "unknown"}
+    # a problem's bounds are computed once, whatever asks for them
+    assert decide(p).verdict == certify(model, x, y, eps).verdict
+    assert p.tightened is p.tightened and p.crown is p.crown
+
+
+def test_pgd_targets_keeps_its_best_point_and_reports_the_models_objective():
+    model, x, y, eps = example("fc", 9)
+    targets = [t for t in range(3) if t != y]
+    points, objective = pgd_targets(model, x, y, targets, eps, num_iter=20)
+    lo, hi = linf_box(x, eps)
+    assert (points >= lo - 1e-7).all() and (points <= hi + 1e-7).all()
+    with torch.no_grad():
+        logits = model(points)
+        start = model(x)[0]
+    rows = torch.arange(len(targets))
+    assert torch.allclose(objective, logits[rows, y] - logits[rows, targets], atol=1e-6)
+    # the best iterate is kept: never worse than the start (delta = 0)
+    assert (objective <= start[y] - start[targets] + 1e-6).all()
+
+
+def network_points(program, X) -> np.ndarray:
+    """Every column of ``program`` at the real network's values for inputs ``X`` (n, ...)."""
+    values = np.zeros((len(X), program.num_col))
     a = X.reshape(len(X), -1).double().numpy()
-    values[:, prog.x_cols] = a
-    for k in range(prog.num_hidden):
-        W, b = prog.layers[k]
+    values[:, program.x_cols] = a
+    for k in range(program.num_hidden):
+        W, b = program.layers[k]
         pre = a @ (W.toarray() if hasattr(W, "toarray") else W).T + b
         a = np.maximum(pre, 0)
-        values[:, prog.a_cols[k]] = a
-        values[:, prog.p_cols[k]] = pre[:, prog.unstable[k]]
-        values[:, prog.v_cols[k]] = pre[:, prog.unstable[k]] > 0
+        values[:, program.a_cols[k]] = a
+        values[:, program.p_cols[k]] = pre[:, program.unstable[k]]
+        values[:, program.v_cols[k]] = pre[:, program.unstable[k]] > 0
     return values
 
 
 @settings(max_examples=8, deadline=None)
 @given(kind=st.sampled_from(["fc", "conv"]), seed=st.integers(0, 10_000))
-def test_ideal_cuts_are_valid_and_tighten_the_lp_without_passing_the_milp(kind, seed):
+def test_hull_cuts_are_valid_and_tighten_the_lp_without_passing_the_milp(kind, seed):
     model, x, y, eps = example(kind, seed)
-    box64 = tuple(t.double() for t in linf_box(x, eps))
-    pre = tighten_bounds(model, box64)
-    layers = _dense(model, x)
-    flat = tuple(t[0].reshape(-1).numpy() for t in box64)
-    C = objective_matrix(y, 3)
-    exact = certify(model, x, y, eps, "milp", exact=True)
+    p = verification_problem(model, x, y, eps)
+    exact = certify(model, x, y, eps, "exact milp")
     lo, hi = linf_box(x, eps)
     X = lo + torch.rand(300, *SHAPE, generator=torch.Generator().manual_seed(seed)) * (hi - lo)
     for r in exact.results:
-        prog = ReluProgram(layers, flat, pre, relax=True)
-        prog.set_logit_objective(C[:, r.target].numpy())
-        plain = prog.solve().value
-        s, _, _ = prog.solve_with_cuts(rounds=6, stop_above=math.inf, give_up=False)
+        program = HighsProgram(build_program(p.net.matrices(), p.flat_box, p.tightened, relax=True))
+        program.set_logit_objective(p.column(r.target))
+        plain = program.solve().value
+        s, _, _ = solve_with_cuts(program, rounds=6, stop_above=math.inf, give_up=False)
         assert s.status == "optimal"
         assert plain - TOL <= s.value <= r.value + TOL       # LP <= LP + cuts <= MILP
         # every cut holds at every real point of the network (the columns it names)
-        points = network_points(prog, model, X)
-        for cols, coefs, upper in prog._extra_rows:
+        points = network_points(program.program, X)
+        for cols, coefs, upper in program.cuts:
             assert (points[:, cols] @ coefs <= upper + 1e-6).all()
 
 
-def test_ideal_cuts_settle_targets_that_the_plain_lp_sends_to_the_milp():
+def test_hull_cuts_settle_targets_that_the_plain_lp_sends_to_the_milp():
     # first test images at eps 0.05: same verdicts with and without cuts, fewer MILPs with
     from course_utils.data import eval_subset
     from course_utils.models import load_model
@@ -150,16 +179,12 @@ def test_ideal_cuts_settle_targets_that_the_plain_lp_sends_to_the_milp():
     X, y = eval_subset(4)
     milps = {True: 0, False: 0}
     for i in range(4):
-        with_cuts = certify(small_model, X[i:i + 1], int(y[i]), 0.05, "milp")
-        without = certify(small_model, X[i:i + 1], int(y[i]), 0.05, "milp", cut_rounds=0)
+        with_cuts = certify(small_model, X[i:i + 1], int(y[i]), 0.05)
+        without = certify(small_model, X[i:i + 1], int(y[i]), 0.05, cut_rounds=0)
         assert [r.verdict for r in with_cuts.results] == [r.verdict for r in without.results]
         milps[True] += sum(r.decided_by == "milp" for r in with_cuts.results)
         milps[False] += sum(r.decided_by == "milp" for r in without.results)
     assert milps[True] < milps[False], milps
-    with_cuts = certify(small_model, X[:1], int(y[0]), 0.05, "milp")
-    without = certify(small_model, X[:1], int(y[0]), 0.05, "milp", cut_rounds=0)
-    assert [r.verdict for r in with_cuts.results] == [r.verdict for r in without.results]
-    assert sum(r.decided_by == "milp" for r in with_cuts.results) <= sum(r.decided_by == "milp" for r in without.results)
 
 
 @pytest.mark.parametrize("kind", ["fc", "conv"])
@@ -168,7 +193,7 @@ def test_cvxpy_programs_match_the_direct_highs_model(kind):
     box = tuple(t.double() for t in linf_box(x, eps))
     bounds = bound_propagation(model, box)
     lp = certify(model, x, y, eps, "lp")
-    exact = certify(model, x, y, eps, "milp", exact=True)
+    exact = certify(model, x, y, eps, "exact milp")
     C = objective_matrix(y, 3).numpy()
     for t in (t for t in range(3) if t != y):
         for stable in (False, True):
@@ -206,7 +231,7 @@ def test_tightened_bounds_are_sound_and_inside_the_interval_ones():
 
 def test_time_limit_gives_unknown_never_a_number():
     model, x, y, eps = example("fc", 11)
-    cert = certify(model, x, y, 0.5, "milp", exact=True, time_limit=0.0, use_pgd=False)
+    cert = certify(model, x, y, 0.5, "exact milp", time_limit=1e-6)
     for r in cert.results:
         assert r.status in ("optimal", "time_limit")
         if r.status != "optimal":
@@ -222,31 +247,30 @@ def test_bad_epsilon(epsilon):
 
 def test_bad_arguments_raise_clear_errors():
     model, x, y, eps = example("fc", 0)
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="step must be one of"):
         certify(model, x, y, eps, "exact")
     with pytest.raises(ValueError, match="x must"):
         certify(model, x * 3, y, eps, "interval")
     with pytest.raises(ValueError, match="batch dimension"):
         certify(model, torch.cat([x, x]), y, eps, "interval")
-    with pytest.raises(ValueError, match="y must"):
-        certify(model, x, 7, eps, "interval")
+    for label in (7, 1.0, torch.tensor(1.5), True):
+        with pytest.raises(ValueError, match="y must be an integer class label in 0..2"):
+            certify(model, x, label, eps, "interval")
+    for targets in ([y], [(y + 1) % 3, (y + 1) % 3], [], [5]):
+        with pytest.raises(ValueError, match="targets must be|class label"):
+            certify(model, x, y, eps, "interval", targets=targets)
     with pytest.raises(ValueError, match="cut_rounds"):
-        certify(model, x, y, eps, "milp", cut_rounds=-1)
-    with pytest.raises(NotImplementedError, match="Tanh"):
+        certify(model, x, y, eps, cut_rounds=-1)
+    with pytest.raises(TypeError, match="cut_rounds"):
+        certify(model, x, y, eps, "interval", cut_rounds=2)            # an option the step does not have
+    with pytest.raises(ValueError, match="steps"):
+        certify(model, x, y, eps, steps=("targeted pgd", "bogus"))
+    with pytest.raises(ValueError, match="'lp\\+cuts' needs solver='HIGHS'"):
+        certify(model, x, y, eps, "lp+cuts", solver="SCIPY")
+    with pytest.raises(ValueError, match="workers other than 1 need solver='HIGHS'"):
+        certify(model, x, y, eps, "milp", solver="SCIPY", workers=2)
+    with pytest.raises(NotImplementedError, match="layer 2 .Tanh"):
         certify(nn.Sequential(nn.Flatten(), nn.Linear(16, 4), nn.Tanh(), nn.Linear(4, 3)), x, 0, eps, "lp")
-
-
-def test_missing_solver_names_the_installed_ones():
-    model, x, y, eps = example("fc", 0)
-    installed = installed_solvers()
-    assert "HIGHS" in installed
-    missing = next(s for s in ("GUROBI", "SCIP", "CPLEX", "MOSEK", "XPRESS") if s not in installed)
-    with pytest.raises(ValueError, match="not installed.*HIGHS"):
-        certify(model, x, y, eps, "milp", solver=missing)
-    with pytest.raises(ValueError, match="not installed"):
-        check_solver("NO_SUCH_SOLVER")
-    with pytest.raises(ValueError, match="mixed-integer"):
-        check_solver("CLARABEL", integer=True)
 
 
 def test_direct_highs_still_solves_after_a_cvxpy_solve():
@@ -257,44 +281,39 @@ def test_direct_highs_still_solves_after_a_cvxpy_solve():
     t = (y + 1) % 3
     prob, _ = form_milp(model, objective_matrix(y, 3).numpy()[:, t], box, bound_propagation(model, box))
     first = solve_cvxpy(prob, "HIGHS")
-    r = certify(model, x, y, eps, "milp", exact=True, targets=[t])[t]
+    r = certify(model, x, y, eps, "exact milp", targets=[t])[t]
     assert r.status == "optimal" and r.value == pytest.approx(first.value, abs=1e-4)
 
 
-def test_another_cvxpy_solver_gives_the_same_answers():
-    # any installed cvxpy solver goes through the chapter's cvxpy programs
+def test_another_exact_solver_gives_the_same_answers():
+    # any other solver that may certify goes through the chapter's cvxpy programs
     model, x, y, eps = example("fc", 2)
-    ours = certify(model, x, y, eps, "milp", exact=True)
-    other = certify(model, x, y, eps, "milp", exact=True, solver="SCIPY")
+    ours = certify(model, x, y, eps, "exact milp")
+    other = certify(model, x, y, eps, "exact milp", solver="SCIPY")
     lp = certify(model, x, y, eps, "lp")
     lp_other = certify(model, x, y, eps, "lp", solver="SCIPY")
+    decided = certify(model, x, y, eps, "decide", steps=("targeted pgd", "crown", "milp"), solver="SCIPY")
     for r in ours.results:
         assert other[r.target].value == pytest.approx(r.value, abs=1e-4)
-        assert other[r.target].verdict == r.verdict
+        assert other[r.target].verdict == r.verdict == decided[r.target].verdict
         assert lp_other[r.target].value == pytest.approx(lp[r.target].value, abs=1e-4)
 
 
 def test_a_lowered_convolution_gives_the_same_program_as_the_dense_one():
-    from course_utils.bounds import affine_layers
-    from course_utils.solvers import ReluProgram
     model, x, y, eps = example("conv", 11)
-    box = tuple(t.double() for t in linf_box(x, eps))
-    pre = tighten_bounds(model, box, lp=False)
-    flat = tuple(t[0].reshape(-1).numpy() for t in box)
-    C = objective_matrix(y, 3).numpy()
+    p = verification_problem(model, x, y, eps)
+    pre = tighten_bounds(model, p.box, lp=False)
     values = []
-    for sparse in (False, True):
-        layers = [(W if hasattr(W, "toarray") else W.numpy(), b.numpy())
-                  for _, W, b in affine_layers(model, SHAPE, sparse=sparse)]
-        assert hasattr(layers[0][0], "toarray") == sparse
-        prog = ReluProgram(layers, flat, pre)
+    for layers in (p.net.matrices(), [(W.numpy(), b.numpy()) for _, W, b in dense_layers(model, SHAPE)]):
+        program = HighsProgram(build_program(layers, p.flat_box, pre))
         row = []
-        for t in (t for t in range(3) if t != y):
-            prog.set_logit_objective(C[:, t])
-            s = prog.solve()
+        for t in p.targets:
+            program.set_logit_objective(p.column(t))
+            s = program.solve()
             assert s.status == "optimal"
             row.append(s.value)
         values.append(row)
+    assert hasattr(p.net.matrices()[0][0], "toarray")                  # the convolution is sparse
     assert np.allclose(values[0], values[1], atol=1e-6)
 
 
@@ -302,18 +321,12 @@ def test_stop_at_attack_leaves_the_rest_skipped():
     from course_utils.data import eval_subset
     from course_utils.models import load_model
     X, y = eval_subset(1)
-    cert = certify(load_model("small"), X, y, 0.1, "milp", stop_at_attack=True)
-    assert cert.verdict == "attack"
-    assert sum(r.verdict == "attack" for r in cert.results) >= 1
+    cert = certify(load_model("small"), X, y, 0.1, stop_at_attack=True)
+    assert cert.verdict == "attacked"
+    assert sum(r.verdict == "attacked" for r in cert.results) >= 1
     skipped = [r for r in cert.results if r.verdict == "unknown"]
     assert skipped and all(r.status == "skipped" for r in skipped)
     assert not any(r.decided_by == "milp" for r in cert.results)     # PGD settled it: no MILP ran
-
-
-def test_bad_stages_are_named():
-    model, x, y, eps = example("fc", 0)
-    with pytest.raises(ValueError, match="stages"):
-        certify(model, x, y, eps, "milp", stages=("pgd", "bogus"))
 
 
 def test_milps_in_worker_processes_agree_with_one_after_the_other():
@@ -322,19 +335,21 @@ def test_milps_in_worker_processes_agree_with_one_after_the_other():
     X, y = eval_subset(1)
     small = load_model("small")
     # without cuts image 0 needs two MILPs at eps 0.05 (targets 3 and 9)
-    one = certify(small, X, y, 0.05, "milp", cut_rounds=0)
-    two = certify(small, X, y, 0.05, "milp", workers=2, cut_rounds=0)
+    one = certify(small, X, y, 0.05, cut_rounds=0)
+    two = certify(small, X, y, 0.05, workers=2, cut_rounds=0)
     assert sum(r.decided_by == "milp" for r in two.results) >= 2      # the parallel path ran
     assert [r.verdict for r in one.results] == [r.verdict for r in two.results]
     assert [r.decided_by for r in one.results] == [r.decided_by for r in two.results]
+    with worker_pool(2) as pool:                                      # a pool the caller runs
+        again = certify(small, X, y, 0.05, workers=pool, cut_rounds=0)
+        assert [r.verdict for r in again.results] == [r.verdict for r in one.results]
     with pytest.raises(ValueError, match="workers"):
-        certify(small, X, y, 0.05, "milp", workers=0)
+        certify(small, X, y, 0.05, workers=0)
 
 
 def test_lp_cut_rounds_rise_and_stay_below_the_milp():
-    from course_utils.verify import lp_cut_rounds
     model, x, y, eps = example("fc", 3)
-    exact = certify(model, x, y, eps, "milp", exact=True)
+    exact = certify(model, x, y, eps, "exact milp")
     for r in exact.results:
         values, cuts = lp_cut_rounds(model, x, y, r.target, eps, rounds=5)
         assert len(values) == len(cuts) + 1 and all(c > 0 for c in cuts)
@@ -346,18 +361,15 @@ def test_lp_cut_rounds_rise_and_stay_below_the_milp():
         lp_cut_rounds(model, x, y, (y + 1) % 3, eps, rounds=-2)
 
 
-def test_ideal_cuts_do_not_depend_on_the_chunk_size(monkeypatch):
-    from course_utils import solvers
+def test_hull_cuts_do_not_depend_on_the_chunk_size():
     model, x, y, eps = example("conv", 5)
-    box64 = tuple(t.double() for t in linf_box(x, eps))
-    prog = ReluProgram(_dense(model, x), tuple(t[0].reshape(-1).numpy() for t in box64),
-                       tighten_bounds(model, box64), relax=True)
-    prog.set_logit_objective(objective_matrix(y, 3)[:, (y + 1) % 3].numpy())
-    prog.solve()
-    point = np.asarray(prog.highs.getSolution().col_value)
-    whole = prog.ideal_cuts(point)
-    monkeypatch.setattr(solvers, "CUT_CHUNK_WEIGHTS", 1)        # one neuron at a time
-    chunked = prog.ideal_cuts(point)
+    p = verification_problem(model, x, y, eps)
+    program = HighsProgram(build_program(p.net.matrices(), p.flat_box, p.tightened, relax=True))
+    program.set_logit_objective(p.column(p.targets[0]))
+    program.solve()
+    point = program.column_values()
+    whole = hull_cuts(program.program, point)
+    chunked = hull_cuts(program.program, point, chunk_weights=1)        # one neuron at a time
     assert len(whole) == len(chunked) and len(whole) > 0
     for (c1, v1, u1), (c2, v2, u2) in zip(whole, chunked):
         assert (c1 == c2).all() and np.allclose(v1, v2) and u1 == pytest.approx(u2)

@@ -253,22 +253,22 @@ def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = ""):
     proven. Returns the figure."""
     ax = new_axes(ax, (7, 4))
     eps = as_values(sandwich["epsilon"], "epsilon")
-    notes = {"pgd": " (an attack: upper bound)", "lp": ", interval bounds"}
-    for key in ("pgd", "milp", "lp", "crown", "interval"):
+    notes = {"targeted pgd": " (an attack: upper bound)", "lp": ", interval bounds"}
+    for key in ("targeted pgd", "exact milp", "lp", "crown", "interval"):
         kw = style.method_style(key).line_kw()
         kw["label"] += notes.get(key, "")
         ax.plot(eps, as_values(sandwich[key], key), ms=4, lw=1.4, **kw)
     ax.axhline(0, color=style.GUIDE, lw=0.8)
     ax.set_xlabel("ε (ℓ∞)")
     ax.set_ylabel("bound on min (logit_y − logit_t)")
-    low = np.nanmin(as_values(sandwich["milp"], "milp"))
+    low = np.nanmin(as_values(sandwich["exact milp"], "exact milp"))
     ax.set_ylim(bottom=min(-5.0, 3 * low), top=None)
     return finish(ax, title)
 
 
-CERTIFIED_KEYS = MappingProxyType({"pgd": "pgd", "milp": "milp", "lp": "lp_cuts", "crown": "crown",
+CERTIFIED_KEYS = MappingProxyType({"pgd": "pgd", "milp": "milp", "lp+cuts": "lp_cuts", "crown": "crown",
                                    "interval": "interval"})
-"""``certified.accuracy_curves`` key -> style key (its "lp" step adds cuts: "LP + cuts")."""
+"""``certified.accuracy_curves`` key (``verdicts`` step names) -> style key."""
 
 
 def plot_certified_curves(curves: Mapping, ax=None, title: str = ""):

@@ -52,17 +52,16 @@ def plot_inner_max_1d(model: torch.nn.Module, result, lo: float = -3.0, hi: floa
 
 
 def _ascent_path(grad, z0: np.ndarray, alpha: float, num_iter: int, epsilon: float, norm: str) -> np.ndarray:
-    """Points ``(num_iter + 1, 2)`` of normalized steepest ascent, projected on the ε-ball."""
-    path, z = [z0.copy()], z0.copy()
+    """Points ``(num_iter + 1, 2)`` of normalized steepest ascent, projected on the ε-ball:
+    the attacks' own two helpers (``steepest_direction``, ``project_ball``) on a batch of
+    one 2-D point."""
+    from ..attacks import project_ball, steepest_direction
+
+    delta, path = torch.zeros(1, 2, dtype=torch.float64), [z0.copy()]
     for _ in range(num_iter):
-        g = np.asarray(grad(z), dtype=float)
-        if norm == "l2":
-            z = z + alpha * g / max(np.linalg.norm(g), 1e-12)
-            d = z - z0
-            z = z0 + d * min(1.0, epsilon / max(np.linalg.norm(d), 1e-12))
-        else:
-            z = z0 + np.clip(z + alpha * np.sign(g) - z0, -epsilon, epsilon)
-        path.append(z.copy())
+        g = torch.as_tensor(np.asarray(grad(z0 + delta[0].numpy()), dtype=float))[None]
+        delta = project_ball(delta + alpha * steepest_direction(g, norm), epsilon, norm)
+        path.append(z0 + delta[0].numpy())
     return np.array(path)
 
 

@@ -42,7 +42,8 @@ from course_utils.data import eval_subset
 from course_utils.models import load_model
 from course_utils.plotting import plot_witness
 from course_utils.threat import linf_box
-from course_utils.verify import certify, form_milp, tighten_bounds
+from course_utils.programs import form_milp
+from course_utils.verify import certify, tighten_bounds
 from course_utils.widgets import logit_bounds_widget
 
 torch.manual_seed(0)
@@ -152,7 +153,7 @@ print("second layer, widest interval bound: ", f"{(interval[3][1] - interval[3][
 # $z_1$ of the optimal solution — as a witness, which it replays through the real network:
 
 # %%
-r = certify(small, x, label, 0.1, "milp", exact=True, targets=[2])[2]
+r = certify(small, x, label, 0.1, "exact milp", targets=[2])[2]
 print(f"minimum of logit_7 - logit_2: {r.value:.4f}   (chapter {chapter.MILP_EPS_01[2]:.4f})  -> {r.verdict}")
 print("last layer from the MILP:", np.round(r.program_logits, 3))
 print("last layer from the model:", np.round(r.model_logits, 3))
@@ -184,7 +185,7 @@ plt.show()
 # chapter's:
 
 # %%
-cert = certify(small, x, label, 0.05, "milp", exact=True)
+cert = certify(small, x, label, 0.05, "exact milp")
 print(chapter.side_by_side({r.target: r.value for r in cert.results}, chapter.MILP_EPS_005))
 print("verdict at ε = 0.05:", cert.verdict)
 
@@ -201,7 +202,7 @@ print("verdict at ε = 0.05:", cert.verdict)
 # it finds one, or prune every branch whose relaxation stays above 0.
 
 # %%
-cert = certify(small, x, label, 0.1, "milp")
+cert = certify(small, x, label, 0.1, "decide")
 print(cert.table())
 print()
 print(chapter.side_by_side({}, chapter.MILP_EPS_01, name="ours",

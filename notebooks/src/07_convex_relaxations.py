@@ -151,7 +151,7 @@ small = models["small"]
 fig, ax = plt.subplots(figsize=(6, 3))
 for target in (3, 9):
     values, cuts = lp_cut_rounds(small, x, label, target, 0.05)
-    exact = certify(small, x, label, 0.05, "milp", exact=True, targets=[target])[target].value
+    exact = certify(small, x, label, 0.05, "exact milp", targets=[target])[target].value
     print(f"target {target}: LP {values[0]:.3f}, after each round of cuts",
           " ".join(f"{v:.3f}" for v in values[1:]), f"| MILP {exact:.3f}")
     ax.plot(values, "o-", label=f"target {target}: LP + cuts")

@@ -73,8 +73,8 @@ print(chapter.side_by_side({t: v for t, v in enumerate(lower.tolist()) if t != l
 # random small networks.)
 
 # %%
-certs = {m: certify(small, x, label, 0.02, m, exact=True) for m in ("interval", "lp", "milp")}
-targets = [r.target for r in certs["milp"].results]
+certs = {m: certify(small, x, label, 0.02, m) for m in ("interval", "lp", "exact milp")}
+targets = [r.target for r in certs["exact milp"].results]
 columns = {m: [r.value if r.value is not None else r.bound for r in c.results] for m, c in certs.items()}
 print(f"{'target':>6} {'interval':>9} {'LP':>9} {'MILP':>9}")
 for i, t in enumerate(targets):
@@ -106,7 +106,7 @@ for m, c in certs.items():
 # bound drop, the interval bound fastest.
 
 # %% tags=["nbval-ignore-output"]
-bound_comparison_widget(models, X, y, epsilon=0.02, model="small", methods=("interval", "lp", "milp"))
+bound_comparison_widget(models, X, y, epsilon=0.02, model="small", methods=("interval", "lp", "exact milp"))
 
 # %% [markdown]
 # ## What we learned

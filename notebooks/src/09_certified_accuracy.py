@@ -92,7 +92,8 @@ eps_grid = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1]
 sandwich = bound_sandwich(small, x, label, 3, eps_grid)
 print(f"{'ε':>5} " + " ".join(f"{k:>9}" for k in ("interval", "CROWN", "LP", "MILP", "PGD")))
 for i, e in enumerate(eps_grid):
-    print(f"{e:5.2f} " + " ".join(f"{sandwich[k][i]:9.3f}" for k in ("interval", "crown", "lp", "milp", "pgd")))
+    print(f"{e:5.2f} " + " ".join(f"{sandwich[k][i]:9.3f}" for k in ("interval", "crown", "lp", "exact milp",
+                                                                  "targeted pgd")))
 _ = plot_bound_sandwich(sandwich, title="small net, test image 0, target 3")
 plt.show()
 
@@ -167,7 +168,7 @@ for ax, (name, rec) in zip(axes, recorded.items()):
     print(f"{name}: `{rec['command']}`")
     for r in rec["results"]:
         print(f"  ε {r.epsilon:4.2f}: PGD {r.pgd_accuracy:.3f}  MILP {r.certified('milp'):.3f}  "
-              f"LP+cuts {r.certified('lp'):.3f}  CROWN {r.certified('crown'):.3f}  "
+              f"LP+cuts {r.certified('lp+cuts'):.3f}  CROWN {r.certified('crown'):.3f}  "
               f"interval {r.certified('interval'):.3f}  unknown {r.counts['unknown']}")
 plt.show()
 
