@@ -37,6 +37,7 @@ named steps over one problem.
 ``widgets``   sliders for the notebooks (``widget_core``: the machinery; ``verify_widgets``:
               notebooks 06-09; ``widget_tables``: their precomputed numbers in ``assets/tables``)
 ``cli``       the command line, ``python -m course_utils data|train|evaluate|certified``
+              (``__main__`` hands it the arguments)
 """
 
 __version__ = "0.1.0"
