@@ -72,7 +72,7 @@ test-python:
 	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet --upgrade pip
 	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet torch==2.13.0
 	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet -e ".[test]"
-	$(TEST_ENV) .venv-$(notdir $(PYTHON))/bin/python -m pytest -p no:cacheprovider -q -m "not browser" tests
+	$(TEST_ENV) .venv-$(notdir $(PYTHON))/bin/python -m pytest -p no:cacheprovider -q -m "not browser and not site and not install" tests
 
 # JupyterLab in headless Chromium (Debian's /usr/bin/chromium): run all, move the ε slider.
 test-browser: setup

@@ -54,6 +54,12 @@ def _tracker_pid() -> Optional[int]:
 def _terminate(pool: ProcessPoolExecutor, before: set) -> None:
     """Stop the pool now: cancel what has not started, terminate its processes."""
     pool.shutdown(wait=False, cancel_futures=True)
+    # A job already being written to a worker's pipe would block the queue's feeder thread
+    # for ever once the workers are gone, and joining it hangs the pool's shutdown (and the
+    # interpreter's exit) on Python 3.10: give up that write instead.
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:
+        call_queue.cancel_join_thread()
     started = set(multiprocessing.active_children()) - before
     for process in started:
         process.terminate()

@@ -83,6 +83,7 @@ def test_committed_notebooks_carry_the_setup_cell_and_slide_types(path):
 
 def test_deck_uses_no_outside_script(tmp_path, monkeypatch):
     """The exporter's configuration: every script and style sheet is a relative path."""
+    pytest.importorskip("nbconvert", reason="nbconvert comes with the lab and book extras")
     html, _ = slides.exporter().from_notebook_node(
         slides.deck_notebook(_nb(("md", "# T\n\n$x^2$"), ("code", "1"))), resources={"metadata": {"name": "t"}})
     loads = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', html)
