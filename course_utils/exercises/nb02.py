@@ -7,7 +7,7 @@ import torch
 from ..attacks import fgsm, projected_steepest_ascent
 from ..data import eval_subset
 from ..models import load_model
-from .core import Exercise, NotYet, call, choice, tensor
+from .core import Exercise, NotYet, call, choice, multiple_choice, tensor
 
 
 def _fgsm_l2(fn) -> str:
@@ -51,15 +51,14 @@ def _predict_clamp_at_one(answer) -> str:
             "positive) or 0 (negative): the digit is gone, only the gradient's sign is left.")
 
 
-def _explain_sign(answer) -> str:
-    picked = choice(answer, ["a", "b", "c", "d"])
-    hints = {"a": "it is cheap, but cheapness does not make a step right: compare the value of "
-                  "g·δ over the box for ε·sign(g) and for any other δ",
-             "c": "the gradient is exact, not noisy: the question is which δ in the box maximises g·δ",
-             "d": "‖sign(g)‖₂ is the square root of the number of non-zero entries, not 1"}
-    if picked != "b":
-        raise NotYet("that is not the reason", hints[picked])
-    return "the box is a product of intervals, so g·δ is maximised entry by entry at ε·sign(g_i)."
+_explain_sign = multiple_choice(
+    "b", "the box is a product of intervals, so g·δ is maximised entry by entry at ε·sign(g_i).",
+    {"a": ("that is not the reason", "it is cheap, but cheapness does not make a step right: compare "
+           "the value of g·δ over the box for ε·sign(g) and for any other δ"),
+     "c": ("that is not the reason", "the gradient is exact, not noisy: the question is which δ in the "
+           "box maximises g·δ"),
+     "d": ("that is not the reason", "‖sign(g)‖₂ is the square root of the number of non-zero entries, "
+           "not 1")})
 
 
 def _fgsm_valid(fn) -> str:

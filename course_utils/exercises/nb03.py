@@ -7,7 +7,7 @@ import torch
 from ..attacks import best_per_example, pgd, pgd_linf_rand, per_example_loss
 from ..data import eval_subset
 from ..models import load_model
-from .core import Exercise, NotYet, call, choice, tensor
+from .core import Exercise, NotYet, call, choice, multiple_choice, tensor
 
 _RESTARTS = 4
 
@@ -86,15 +86,13 @@ def _predict_plain(answer) -> str:
             "step size, very different distances.")
 
 
-def _explain_distance(answer) -> str:
-    picked = choice(answer, ["a", "b", "c", "d"])
-    hints = {"b": "the sign has entries ±1 whatever the gradient's size: it is not 'larger', it is "
-                  "scale-free",
-             "c": "the question is about units: how far does one step move a pixel?",
-             "d": "after many steps δ would leave the box without the clip: the projection stays"}
-    if picked != "a":
-        raise NotYet("that is not the reason", hints[picked])
-    return "‖α·sign(g)‖∞ = α: one step moves a pixel by α, in the units of ε, whatever the gradient's scale."
+_explain_distance = multiple_choice(
+    "a", "‖α·sign(g)‖∞ = α: one step moves a pixel by α, in the units of ε, whatever the gradient's scale.",
+    {"b": ("that is not the reason", "the sign has entries ±1 whatever the gradient's size: it is not "
+           "'larger', it is scale-free"),
+     "c": ("that is not the reason", "the question is about units: how far does one step move a pixel?"),
+     "d": ("that is not the reason", "after many steps δ would leave the box without the clip: the "
+           "projection stays")})
 
 
 EXERCISES = {
