@@ -44,7 +44,7 @@ from .network import LoweredNetwork, lower
 from .solvers import check_time_limit, fix_highs_threads
 from .threat import check_count, check_images, check_labels, check_nonnegative, linf_box
 from .verdicts import STEPS, check_steps, dearest
-from .workers import worker_pool
+from .workers import results_in_order, worker_pool
 
 METHODS = ("interval", "crown", "lp+cuts", "milp")
 """Verifiers, cheapest and loosest first (names from ``verdicts.STEPS``)."""
@@ -305,7 +305,7 @@ def _exact_steps(run: _Run, eps: float, open_: np.ndarray) -> List[Tuple[str, st
     if run.workers == 1:
         return [_decide_image(j) for j in tqdm(jobs, **bar)]
     with worker_pool(run.workers, initializer=_one_thread) as pool:
-        return list(tqdm(pool.map(_decide_image, jobs, chunksize=4), **bar))
+        return list(tqdm(results_in_order([pool.submit(_decide_image, j) for j in jobs]), **bar))
 
 
 def _at_epsilon(run: _Run, eps: float) -> CertifiedResult:

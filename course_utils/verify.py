@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -46,7 +46,7 @@ from .relu import relu_phases
 from .solvers import DEFAULT_SOLVER, Solution, check_solver, check_time_limit, solve_cvxpy
 from .threat import check_count, check_images, check_nonnegative, linf_box
 from .verdicts import SOLVER_STEPS, check_step, check_steps, dearest
-from .workers import worker_pool
+from .workers import completed, worker_pool
 
 REPLAY_TOLERANCE = 1e-4
 """Largest allowed gap between a program's logits and the model's at its witness."""
@@ -422,7 +422,7 @@ def _sign_jobs(p: Problem, targets: List[int], time_limit, pool: Executor, stop_
     jobs = {pool.submit(decide_sign, (p.net.matrices(), p.flat_box, p.tightened, p.column(t), time_limit,
                                       options)): t for t in targets}
     answers = {}
-    for future in as_completed(jobs):
+    for future in completed(jobs):
         if future.cancelled():
             continue
         answers[jobs[future]] = s = future.result()

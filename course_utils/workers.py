@@ -6,7 +6,7 @@ caller, that an interrupt stops cleanly.
 ``ProcessPoolExecutor`` of spawned processes::
 
     with worker_pool(2) as pool:
-        answers = list(pool.map(job, jobs))
+        answers = list(results_in_order([pool.submit(job, j) for j in jobs]))
 
 The workers ignore SIGINT (Ctrl-C in a terminal reaches the whole process group; the
 parent decides), exit by themselves if their parent dies, and run HiGHS on one thread
@@ -24,10 +24,13 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from multiprocessing import resource_tracker
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+POLL_S = 0.2
+"""How often a caller waiting for workers wakes up (seconds): the longest an interrupt waits."""
 
 
 def _exit_with(parent: int) -> None:
@@ -53,13 +56,10 @@ def _tracker_pid() -> Optional[int]:
 
 def _terminate(pool: ProcessPoolExecutor, before: set) -> None:
     """Stop the pool now: cancel what has not started, terminate its processes."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    # A job already being written to a worker's pipe would block the queue's feeder thread
-    # for ever once the workers are gone, and joining it hangs the pool's shutdown (and the
-    # interpreter's exit) on Python 3.10: give up that write instead.
-    call_queue = getattr(pool, "_call_queue", None)
+    call_queue = getattr(pool, "_call_queue", None)     # (shutdown forgets it)
     if call_queue is not None:
         call_queue.cancel_join_thread()
+    pool.shutdown(wait=False, cancel_futures=True)
     started = set(multiprocessing.active_children()) - before
     for process in started:
         process.terminate()
@@ -68,6 +68,13 @@ def _terminate(pool: ProcessPoolExecutor, before: set) -> None:
         if process.is_alive():
             process.kill()
             process.join()
+    # A job being written to the workers' pipe when they died blocks the queue's feeder
+    # thread for ever while this process still holds the pipe's reading end, and the
+    # pool's shutdown (and the interpreter's exit) waits for that thread on Python 3.10.
+    # Closing our end makes the write fail instead (what Python 3.11 does itself).
+    reader = getattr(call_queue, "_reader", None)
+    if reader is not None:
+        reader.close()
     pool.shutdown(wait=True)
 
 
@@ -105,3 +112,23 @@ def _stop_tracker() -> None:
     stop = getattr(resource_tracker._resource_tracker, "_stop", None)
     if stop is not None:
         stop()
+
+
+def completed(futures: Iterable[Future], poll: float = POLL_S) -> Iterator[Future]:
+    """The futures as they finish (cancelled ones included), like ``as_completed``, but
+    waking every ``poll`` seconds: on Python 3.10 a SIGINT that another thread of the
+    process receives does not wake a main thread blocked in a wait, so an interrupt
+    would wait for the next result (or for ever)."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+        yield from done
+
+
+def results_in_order(futures: Iterable[Future], poll: float = POLL_S) -> Iterator[Any]:
+    """The futures' results in the order given (like ``Executor.map``), waking every
+    ``poll`` seconds while it waits (see ``completed``)."""
+    for future in futures:
+        while not future.done():
+            wait([future], timeout=poll)
+        yield future.result()

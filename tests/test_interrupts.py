@@ -25,7 +25,10 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="re
 LIMIT_S = 2.0
 
 SETUP = """
-import contextlib, sys, torch
+import contextlib, signal, sys, torch
+# Ctrl-C raises KeyboardInterrupt, as in a terminal or a Jupyter kernel, also when this test
+# itself was started in the background (a shell's background jobs inherit SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from course_utils.data import eval_subset
 from course_utils.models import load_model
 
