@@ -33,8 +33,9 @@
 # \end{aligned}$$
 #
 # The objective $c^T z_{d+1}$ with $c = e_y - e_t$ is the margin $m_t$. Everything in this
-# problem is linear except the ReLU equalities. (The chapter keeps $z_1$ in the ball only;
-# we also keep it a valid image, $0 \le z_1 \le 1$, as every verifier of the course does.)
+# problem is linear except the ReLU equalities. (The chapter's display keeps $z_1$ in the
+# ball; its code, like every verifier of this course, also keeps it a valid image,
+# $0 \le z_1 \le 1$.)
 
 # %%
 import copy
@@ -196,8 +197,7 @@ check_claim(10 < width["dnn2"] / 2 < 100, "the 2-layer net's widest logit interv
 
 # %% [markdown]
 # The CNN's logits are "somewhere within a few thousand of zero", the 4-layer net's within
-# a few hundred, the 2-layer net's within a few tens — real logits are of the order of 10.
-# Every layer widens the boxes, and deep or wide networks make interval bounds loose. Still,
+# a few hundred, the 2-layer net's within a few tens. Every layer widens the boxes, and deep or wide networks make interval bounds loose. Still,
 # any finite bound beats $\pm 10^{100}$. Move ε, the image and the network: the bars are the
 # interval bounds on the ten logits, the dots the clean logits.
 
@@ -275,7 +275,8 @@ print(f"certify, exact milp:  {exact.status}, m_{target}* = {approx(exact.value,
 print("binaries:", sum(vi.size for vi in v), "  unstable neurons (interval bounds) per hidden layer:", unstable)
 
 # %% tags=["hide-input"]
-# Both are HiGHS optima of the same minimum; HiGHS proves them to a relative gap of 1e-4.
+# Both are HiGHS optima of the same minimum, proven to HiGHS's relative gap of 1e-4. The MILP
+# values showed no spread across CPU kernels and thread counts (tools/portability.py).
 check_claim(problem.status == "optimal" and exact.status == "optimal", "both programs are solved to optimality")
 check_close(value, exact.value, 1e-3 * max(1.0, abs(exact.value)), "form_milp's optimum = certify's exact milp value")
 check_close(value, 5.399, 0.01, "the worst-case margin m_3* at ε = 0.02:")
