@@ -105,3 +105,15 @@ def test_notebooks_are_numbered_in_order():
     """00_notation first (no exercises), then 01, 02, ... without gaps."""
     names = sorted(p.name for p in NOTEBOOKS)
     assert names and [n[:2] for n in names] == [f"{i:02d}" for i in range(len(names))]
+
+
+def test_readme_counts_what_the_notebook_tests_compare_loosely():
+    """The README's sentence on loosely compared outputs states today's counts."""
+    text = " ".join((config.ROOT / "README.md").read_text().split())
+    found = re.search(r"print (\d+) figures marked `≈`, (\d+) figures are checked with a tolerance, "
+                      r"and (\d+) cells' outputs are not compared", text)
+    assert found, "the README's sentence on loosely compared outputs is missing or reworded"
+    stats = nbtool.output_stats()
+    stated = tuple(int(v) for v in found.groups())
+    actual = (stats["approximate figures"], stats["tolerance checks"], stats["ignored cells"])
+    assert stated == actual, f"README says {stated}, the notebooks have {actual}: update the README"

@@ -146,7 +146,7 @@ def test_bound_table_covers_the_grid_and_matches_live_numbers(data, zoo):
     assert len(table["entries"]) == expected
     assert wt.usable_models(table, zoo, X, y) == {"small", "dnn2", "dnn4"}
     # the cheapest precomputed MILP and one LP, recomputed now by the same code
-    milp = min((k for k in table["entries"] if "|milp|" in k and not k.endswith("|0.000")),
+    milp = min((k for k in table["entries"] if "|exact milp|" in k and not k.endswith("|0.000")),
                key=lambda k: table["entries"][k]["seconds"])
     for key in (milp, "dnn2|lp|3|0.050"):
         name, method, index, eps = key.split("|")
@@ -158,14 +158,14 @@ def test_bound_table_covers_the_grid_and_matches_live_numbers(data, zoo):
 
 def test_bound_comparison_widget_says_where_numbers_come_from(data, zoo):
     X, y = data
-    w = W.bound_comparison_widget(zoo, X, y, epsilon=0.02, model="small", methods=("interval", "lp", "milp"))
+    w = W.bound_comparison_widget(zoo, X, y, epsilon=0.02, model="small", methods=("interval", "lp", "exact milp"))
     text = w.text()
-    assert "interval: computed live" in text and "lp: precomputed" in text and "milp: precomputed" in text
+    assert "interval: computed live" in text and "lp: precomputed" in text and "exact milp: precomputed" in text
     assert "precomputed by `python tools/precompute_widgets.py bounds`" in text
     w.move("epsilon", 0.05)
-    assert "ε = 0.050" not in text and "milp: precomputed" in w.text()
+    assert "ε = 0.050" not in text and "exact milp: precomputed" in w.text()
     w.move("name", "dnn2")
-    assert "milp: not run for dnn2" in w.text()
+    assert "exact milp: not run for dnn2" in w.text()
     # a model with other weights under the same name: the table is not used until "compute live"
     other = {"small": torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))}
     torch.manual_seed(0)
@@ -183,11 +183,11 @@ def test_certified_widget_reads_the_table_and_runs_cheap_cascades_live(data, zoo
     assert "missing" not in table, "make it: python tools/precompute_widgets.py certified"
     w = W.certified_widget(zoo, X, y, epsilon=0.02, method="crown", model="small")
     assert "verdicts computed live" in w.text()
-    w.move("method", "lp")
+    w.move("method", "lp+cuts")
     assert "verdicts precomputed" in w.text()
-    stored = table["entries"][wt.certified_entry_key("small", "lp", 0.02)]
+    stored = table["entries"][wt.certified_entry_key("small", "lp+cuts", 0.02)]
     assert CertifiedResult.from_dict(stored).summary() in w.text()
-    live = wt.certified_row(zoo["small"], X[:30], y[:30], 0.02, "lp", 20.0)
+    live = wt.certified_row(zoo["small"], X[:30], y[:30], 0.02, "lp+cuts", 20.0)
     assert live["verdicts"] == stored["verdicts"] and live["decided_by"] == stored["decided_by"]
     with pytest.raises(ValueError, match="method must be one of"):
         W.certified_widget(zoo, X, y, method="exact")

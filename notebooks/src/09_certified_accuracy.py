@@ -157,7 +157,7 @@ for name, results in fast.items():
 # the small net at ε = 0.05 the whole cascade on the first 1000 test images takes about three
 # minutes on two cores (`benchmarks/certified_accuracy.md`). So the full curves were computed
 # once, on the first 200 test images for the small net and the first 100 for dnn2, by the
-# commands stored with them in `data/results/`:
+# commands stored with them (`records.load_certified`):
 
 # %%
 recorded = {name: load_certified(name) for name in ("small", "dnn2")}
