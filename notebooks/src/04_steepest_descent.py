@@ -294,7 +294,8 @@ plt.show()
 # %% tags=["hide-input"]
 top_two = d_two[:3].flatten(1).abs().amax(1)
 check_claim(bool((top_two > 0.3).all()), "on each of the three images the l2 attack moves some pixel by more than 0.3")
-# shares of 2,352 pixels: tolerances well above the spread of such shares across CPUs (see the cell above)
+# shares of 2,352 pixels: no spread across CPU kernels (default, avx2, native) and 1 or 2 threads;
+# the tolerance leaves room for other BLAS builds
 check_close((d_inf[:3].abs() > 0.0999).float().mean(), 0.561, 0.02, "l∞, three images: share of pixels at ±0.1:")
 check_close((d_inf[:3] == 0).float().mean(), 0.371, 0.02, "l∞, three images: share of pixels left unchanged:")
 check_close((d_two[:3].abs() < 0.05).float().mean(), 0.723, 0.02, "l2, three images: share moved by less than 0.05:")
