@@ -10,7 +10,8 @@ and every method also has its own marker, so a chart still reads in grey print.
 ``method_style(name)``    a key, or an attack's function name (``"pgd_linf"``), to its style
 ``VERDICTS``  "robust" / "attacked" / "unknown" -> ``VerdictStyle`` (colour, marker,
               frame line style, text symbol); ``verdict_style`` also takes "attack"
-``OUTCOMES``  what became of one attacked image (its title in ``plotting.plot_images``)
+``OUTCOMES``  what became of one attacked image (its title in ``plotting.plot_images``, its
+              bar in ``plotting.plot_outcomes``)
 
 Introduced with the first chart of notebook 02 and used in every notebook after it.
 """
@@ -115,19 +116,22 @@ def verdict_style(verdict: str) -> VerdictStyle:
 
 @dataclass(frozen=True)
 class OutcomeStyle:
-    """The title of one attacked image: ``mark`` after "true→predicted", and its colour."""
+    """The title of one attacked image: ``mark`` after "true→predicted", and its colour;
+    ``hatch``: the fill pattern of its bar in ``plotting.plot_outcomes`` (so the outcomes
+    read without colour)."""
     label: str
     mark: str
     color: str
+    hatch: str = ""
 
 
 OUTCOMES: Mapping[str, OutcomeStyle] = MappingProxyType({
     # untargeted: did the prediction stay right?
-    "right": OutcomeStyle("still correct", "✓", VERDICTS["robust"].color),
-    "wrong": OutcomeStyle("misclassified", "✗", VERDICTS["attacked"].color),
+    "right": OutcomeStyle("still correct", "✓", VERDICTS["robust"].color, ""),
+    "wrong": OutcomeStyle("misclassified", "✗", VERDICTS["attacked"].color, "xx"),
     # targeted: three outcomes
-    "hit": OutcomeStyle("hit the target", "◎", METHODS["targeted"].color),
-    "other": OutcomeStyle("another class", "✗", VERDICTS["attacked"].color),
+    "hit": OutcomeStyle("hit the target", "◎", METHODS["targeted"].color, "///"),
+    "other": OutcomeStyle("another class", "✗", VERDICTS["attacked"].color, "xx"),
 })
 
 # --- images and maps ---------------------------------------------------------------------
@@ -143,6 +147,8 @@ DIVERGING_CMAP = "PuOr_r"
 SEQUENTIAL_CMAP = "viridis"
 """An ordered family (several ε, input coordinates)."""
 
+PAPER = "#FFFFFF"
+"""Background of a label drawn over a filled region (a bar's share)."""
 INK = "#222222"
 """Points and curves that are no method: the network f(x), the clean point x0."""
 GUIDE = "#888888"

@@ -131,6 +131,39 @@ def test_delta_heatmaps_use_a_symmetric_diverging_range(data, dnn2):
         P.plot_delta_heatmaps(X, {"pgd": deltas["pgd"][:2]})
 
 
+def test_outcome_bars_add_up_and_read_without_colour(data, dnn2):
+    X, y = data[0][:30], data[1][:30]
+    rows = {}
+    for t in (2, 0):
+        delta = pgd_linf_targ(dnn2, X, y, 0.1, 0.01, 20, t)
+        with torch.no_grad():
+            pred = dnn2(X + delta).argmax(1)
+        keep = y != t
+        p, lab = pred[keep], y[keep]
+        rows[f"target {t}"] = [float((p == t).float().mean()), float((p == lab).float().mean()),
+                               float(((p != t) & (p != lab)).float().mean())]
+    fig = P.plot_outcomes(rows, title="dnn2")
+    bars = [b for b in fig.axes[0].patches]
+    assert len(bars) == 2 * 3
+    widths = np.array([b.get_width() for b in bars]).reshape(3, 2).T    # drawn outcome by outcome
+    assert np.allclose(widths, np.array(list(rows.values())))
+    assert len({b.get_hatch() for b in bars}) == 3, "each outcome needs its own fill pattern"
+    assert [b.get_facecolor() for b in bars[::2]] == [to_rgba(style.OUTCOMES[k].color) for k in ("hit", "right", "other")]
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert any(t.startswith("◎ ") for t in labels)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["◎ hit the target", "✓ still correct",
+                                                                  "✗ another class"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["target 2", "target 0"]
+    with pytest.raises(ValueError, match="add up to 1"):
+        P.plot_outcomes({"a": [0.5, 0.2, 0.2]})
+    with pytest.raises(ValueError, match="must hold 3 shares"):
+        P.plot_outcomes({"a": [0.5, 0.5]})
+    with pytest.raises(ValueError, match="keys of style.OUTCOMES"):
+        P.plot_outcomes({"a": [1.0]}, outcomes=["nope"])
+    with pytest.raises(ValueError, match="at least one setting"):
+        P.plot_outcomes({})
+
+
 def test_verdict_grid_and_witness(data, small):
     from course_utils.certified import certified_accuracy
 

@@ -5,8 +5,10 @@ takes its colours from ``course_utils.style`` and draws digits with ``draw_digit
 ``curves``    the 1-D loss surface, steepest ascent in 2-D, error vs ε, loss vs iteration
 ``bounds``    ReLU relaxations, bounds per target / per layer / against ε, the LP's fake point
 ``polytope``  the adversarial polytope of a 2-D toy network
+``bars``      the outcomes of an attack, setting by setting (stacked bars)
 """
 
+from .bars import plot_outcomes
 from .bounds import (plot_bound_comparison, plot_bound_sandwich, plot_bound_widths, plot_certified_curves,
                      plot_crown_relaxation, plot_logit_bounds, plot_lp_fake_point, plot_relu_relaxation)
 from .curves import (plot_error_vs_epsilon, plot_function_1d, plot_inner_max_1d, plot_loss_curves,
@@ -19,6 +21,6 @@ __all__ = [
     "draw_delta", "draw_digit", "out_of_range", "plot_adversarial_polytope", "plot_bound_comparison",
     "plot_bound_sandwich", "plot_bound_widths", "plot_certified_curves", "plot_crown_relaxation",
     "plot_delta_heatmaps", "plot_error_vs_epsilon", "plot_function_1d", "plot_images", "plot_inner_max_1d",
-    "plot_logit_bounds", "plot_loss_curves", "plot_lp_fake_point", "plot_relu_relaxation",
+    "plot_logit_bounds", "plot_loss_curves", "plot_lp_fake_point", "plot_outcomes", "plot_relu_relaxation",
     "plot_steepest_ascent_2d", "plot_verdict_grid", "plot_witness",
 ]

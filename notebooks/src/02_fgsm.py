@@ -24,7 +24,7 @@ from course_utils.evaluate import comparison_table, tensor_loader
 from course_utils.evaluate import epoch_adversarial as epoch_adversarial_package
 from course_utils.exercises import check
 from course_utils.models import load_model
-from course_utils.plotting import plot_images
+from course_utils.plotting import out_of_range, plot_error_vs_epsilon, plot_images
 from course_utils.widgets import attack_widget
 
 torch.manual_seed(0)
@@ -117,8 +117,9 @@ check_claim(bool(0.35 < (d_on != d_off).float().mean() < 0.45), "the clamp chang
 #
 # ## What the attack does to the pictures
 #
-# The chapter's grid: 18 test images with the network's prediction above each, green when
-# right, red when wrong. First the 2-layer network on clean images:
+# The chapter's grid: 18 test images, each titled "true label→prediction" with a mark, ✓
+# when the prediction is right and ✗ when it is wrong (also in green and red). First the
+# 2-layer network on clean images:
 
 # %%
 Xg, yg = X[:18], y[:18]
@@ -137,8 +138,16 @@ with torch.no_grad():
 plt.show()
 
 # %% [markdown]
-# The digits are still obvious to us — the noise is faint — yet nearly every prediction is
-# wrong.
+# The digits are still obvious to us, yet nearly every prediction is wrong. Digits are drawn
+# on the fixed range [0, 1], white to black; a pixel the attack pushed **below 0** is drawn
+# blue and one pushed **above 1** pink — values no image can have. Every one of the 18
+# attacked images has such pixels (the caption counts them): the blue patches are the
+# white background made "whiter than white".
+
+# %% tags=["hide-input"]
+outside = [out_of_range(Xg[k] + delta[k]) for k in range(18)]
+check_claim(min(outside) > 0, "without the clamp, every one of the 18 attacked images has pixels outside [0, 1]")
+check_claim(bool(((Xg + delta) < 0).flatten(1).any(1).all()), "every one of them has pixels below 0")
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** The CNN looks at the image through small convolution filters. Will the
@@ -157,7 +166,7 @@ plt.show()
 # %% [markdown]
 # And with valid images (the clamp on). A background pixel at 0 can now only get darker
 # (the grey patches), never "whiter than white", and the darkest ink cannot get blacker:
-# the attack has fewer moves left.
+# the attack has fewer moves left, and no pixel is blue or pink any more.
 
 # %%
 delta = fgsm_package(models["cnn"], Xg, yg, 0.1)
@@ -165,6 +174,7 @@ with torch.no_grad():
     fooled["cnn, clamp"] = (models["cnn"](Xg + delta).argmax(1) != yg).sum().item()
     plot_images(Xg + delta, yg, models["cnn"](Xg + delta), 3, 6)
 plt.show()
+outside_clamped = sum(out_of_range(Xg[k] + delta[k]) for k in range(18))
 print("images fooled of these 18:", ", ".join(f"{k} {approx(v, 0)}" for k, v in fooled.items()))
 
 # %% tags=["hide-input"]
@@ -173,6 +183,7 @@ check_close(fooled["dnn2"], 17, 1, "dnn2, FGSM, images fooled of 18:")
 check_close(fooled["cnn"], 11, 1, "cnn, FGSM, images fooled of 18:")
 check_close(fooled["cnn, clamp"], 4, 1, "cnn, FGSM with the clamp, images fooled of 18:")
 check_claim(fooled["cnn, clamp"] < fooled["cnn"] < fooled["dnn2"], "clamp on < CNN < dnn2")
+check_claim(outside_clamped == 0, "with the clamp, no pixel of the 18 images lies outside [0, 1]")
 
 # %% [markdown]
 # FGSM fools the 2-layer network on 17 of the 18 images, the CNN on 11, and the CNN with
@@ -275,6 +286,10 @@ for name, model in models.items():
             curves[name, clamp] = [(model(X + d).argmax(1) != y).float().mean().item() for d in deltas]
         print(f"{name:5s} clamp {'on ' if clamp else 'off'}  " + "  ".join(
             f"ε={e:<4g} {approx(v)}" for e, v in zip(eps_list, curves[name, clamp])))
+plot_error_vs_epsilon([{"method": "fgsm", "model": name, "clamp": clamp, "epsilon": eps_list,
+                        "error": curves[name, clamp]} for name in models for clamp in (False, True)],
+                      title=f"FGSM, first {len(y)} test images")
+plt.show()
 
 # %% tags=["hide-input"]
 check_same(clamp_images(X[:100], 0.2 * fgsm(models["cnn"], X[:100], y[:100], 1.0)),
@@ -294,11 +309,13 @@ if len(y) == 1000:  # the text is about the first 1000 test images
                 "the CNN has the lowest error at every ε")
 
 # %% [markdown]
-# Every error grows with $\epsilon$, and the CNN stays the hardest network to fool at every
-# radius. The clamp matters most for small perturbations: at $\epsilon = 0.05$ it roughly
-# halves every network's error. By $\epsilon = 0.3$ the clamped and unclamped errors are
-# within a point of each other: the moves the clamp forbids are no longer needed, because
-# the moves it allows (darkening the background, lightening the ink) are large enough.
+# In the picture, one panel per network, the solid line is the clamped attack and the dashed
+# one the chapter's. Every error grows with $\epsilon$, and the CNN stays the hardest network
+# to fool at every radius. The clamp matters most for small perturbations: at
+# $\epsilon = 0.05$ it roughly halves every network's error. By $\epsilon = 0.3$ the
+# clamped and unclamped errors are within a point of each other — the lines meet: the moves
+# the clamp forbids are no longer needed, because the moves it allows (darkening the
+# background, lightening the ink) are large enough.
 #
 # ## Try it
 #

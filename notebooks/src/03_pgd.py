@@ -31,7 +31,7 @@ from course_utils.data import eval_subset
 from course_utils.evaluate import comparison_table, epoch_adversarial, tensor_loader
 from course_utils.exercises import check
 from course_utils.models import load_model
-from course_utils.plotting import plot_images
+from course_utils.plotting import plot_error_vs_epsilon, plot_images, plot_loss_curves
 from course_utils.widgets import attack_widget
 
 torch.manual_seed(0)
@@ -313,6 +313,10 @@ shown = (0, 1, 2, 5, 10, 20, 40)
 print(f"{'CNN, mean loss after step':26s}" + "".join(f"{t:>8d}" for t in shown))
 for what, c in curves.items():
     print(f"{what:26s}" + "".join(f"{approx(c[t], 2):>8s}" for t in shown))
+plot_loss_curves({("pgd" if what.startswith("normalised") else what): c for what, c in curves.items()},
+                 ylabel="cross-entropy, mean over the 18 images",
+                 title="CNN, ε = 0.1: plain steps of three sizes and normalised steps of 0.01")
+plt.show()
 
 # %% tags=["hide-input"]
 check_same(curves["plain, α = 1e4"][20], package.per_example_loss(cnn, Xg, yg, delta_plain).mean(),
@@ -329,11 +333,10 @@ check_claim(bool(curves["normalised, α = 0.01"][40] > curves["plain, α = 1e4"]
             "after 40 steps the normalised steps end more than 1 higher")
 
 # %% [markdown]
-# Plain steps of 0.01 leave the loss where it was, and plain steps of 1 make it creep up.
-# Plain steps of $10^4$ jump at once — each is a full-size step to the edge of the box — and
-# then stall; the normalised steps start slowly, 0.01 at a time, overtake them by step 10
-# and end more than one unit of loss higher. (This table is the data of a picture of loss
-# against iteration.)
+# Plain steps of 0.01 leave the loss where it was (the flat line), and plain steps of 1 make
+# it creep up. Plain steps of $10^4$ jump at once — each is a full-size step to the edge of
+# the box — and then stall; the normalised steps (PGD's colour) start slowly, 0.01 at a
+# time, overtake them by step 10 and end more than one unit of loss higher.
 #
 # ## Test error under PGD, $\epsilon = 0.1$, $\alpha = 0.01$, 40 steps
 #
@@ -411,6 +414,11 @@ for name, model in models.items():
         for what, c in (("PGD ", pgd_curves), ("FGSM", fgsm_curves)):
             print(f"{name:4s} (n = {len(yn):4d}) clamp {'on ' if clamp else 'off'} {what} " +
                   "  ".join(f"ε={e:<4g} {approx(v)}" for e, v in zip(eps_list, c[name, clamp])))
+plot_error_vs_epsilon([{"method": method, "model": f"{name} (first {n_live[name]} images)", "clamp": clamp,
+                        "epsilon": eps_list, "error": c[name, clamp]}
+                       for name in models for method, c in (("fgsm", fgsm_curves), ("pgd", pgd_curves))
+                       for clamp in (False, True)])
+plt.show()
 
 # %% tags=["hide-input"]
 check_claim(all(c[i] <= c[i + 1] for c in pgd_curves.values() for i in range(len(eps_list) - 1)),
@@ -420,12 +428,16 @@ check_claim(all(pgd_curves[n, c][i] >= 0.99 for n in models for c in (False, Tru
 check_claim(all(p >= f for k in pgd_curves for p, f in zip(pgd_curves[k], fgsm_curves[k])),
             "on the same images PGD's error is at least FGSM's at every ε")
 check_claim(fgsm_curves["cnn", False][-1] < 0.95, "FGSM at ε = 0.3 leaves the CNN below 95%")
+widest = {(n, c): max(p - f for p, f in zip(pgd_curves[n, c], fgsm_curves[n, c])) for n, c in pgd_curves}
+check_claim(all(widest["cnn", c] > max(widest["dnn2", c], widest["dnn4", c]) for c in (False, True)),
+            "the largest gap between PGD and FGSM is the CNN's, clamp on or off")
 
 # %% [markdown]
-# Every error grows with $\epsilon$, and PGD's is at least FGSM's at every radius. From
-# $\epsilon = 0.2$ on, PGD fools every network, the CNN included, on at least 99% of the
-# images, clamp on or off, while FGSM still leaves the CNN below 95% at $\epsilon = 0.3$.
-# (These rows are the data of a picture of error against $\epsilon$.)
+# Every error grows with $\epsilon$, and PGD's curve (triangles) lies on or above FGSM's
+# (squares) at every radius, clamp on (solid) or off (dashed). From $\epsilon = 0.2$ on, PGD
+# fools every network, the CNN included, on at least 99% of the images, clamp on or off,
+# while FGSM still leaves the CNN below 95% at $\epsilon = 0.3$: the CNN's panel is where the
+# two attacks differ most.
 #
 # ## Random restarts
 #
@@ -512,8 +524,8 @@ check_claim(one["n"] == ten["n"] == 10_000 and 0.01 < ten["error"] - one["error"
 #
 # What happens inside? Which image did the restarts win? Here are the ten runs of the live
 # restart attack again, for that image alone: the same random starts (the same generator,
-# seed 0), the loss after each of the 40 steps (the data of a picture of loss against
-# iteration, one line per restart).
+# seed 0), the loss after each of the 40 steps, one thin line per restart and a thick one
+# for the best, beside the single run from $\delta = 0$.
 
 # %%
 won = ((cnn(Xr + d_rand).argmax(1) != yr) & (cnn(Xr + d_one).argmax(1) == yr)).nonzero()[:, 0]
@@ -526,6 +538,9 @@ paths = loss_per_step(cnn, Xr[k:k + 1].repeat(R, 1, 1, 1), yr[k:k + 1].repeat(R)
 from_zero = loss_per_step(cnn, Xr[k:k + 1], yr[k:k + 1], 0.1, lambda g: 1e-2 * g.sign(), 40)
 print(f"image {k} (a {yr[k].item()}): final loss from δ = 0: {approx(from_zero[0, -1], 2)}")
 print("final loss per restart:", " ".join(approx(v, 2) for v in paths[:, -1]))
+plot_loss_curves({"pgd_restarts": paths, "pgd": from_zero[0]}, ylabel=f"cross-entropy of image {k}",
+                 title=f"CNN, image {k}: PGD from δ = 0 and from 10 random starts")
+plt.show()
 
 # %% tags=["hide-input"]
 high = paths[:, -1] > 1.0

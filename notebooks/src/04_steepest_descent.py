@@ -24,7 +24,7 @@ from course_utils.data import eval_subset
 from course_utils.evaluate import epoch_adversarial, tensor_loader
 from course_utils.exercises import check
 from course_utils.models import load_model
-from course_utils.plotting import plot_steepest_ascent_2d
+from course_utils.plotting import plot_delta_heatmaps, plot_steepest_ascent_2d
 from course_utils.widgets import attack_widget, steepest_ascent_widget
 
 torch.manual_seed(0)
@@ -281,6 +281,36 @@ check_claim(bool(s_inf["‖δ‖₂"] > 2.0), "the l∞ attack's δ is longer in
 # $\ell_\infty$ ball allows — and on every image some pixel moves by more than 0.1. Same
 # algorithm, very different perturbations, chosen entirely by the norm. (Notebook 5 asks how
 # to compare radii across norms.)
+#
+# The same perturbations as pictures, for the first three images: each $\delta$ on one colour
+# scale for both attacks, white at 0, orange where the attack darkens a pixel (adds ink),
+# purple where it lightens one; under each map its $\ell_\infty$ and $\ell_2$ lengths.
+
+# %%
+plot_delta_heatmaps(X[:3], {"pgd": d_inf[:3], "pgd_l2": d_two[:3]}, n=3, shared_range=True,
+                    title="dnn2, valid images: ℓ∞ PGD (ε = 0.1) and ℓ2 PGD (ε = 2)")
+plt.show()
+
+# %% tags=["hide-input"]
+top_two = d_two[:3].flatten(1).abs().amax(1)
+check_claim(bool((top_two > 0.3).all()), "on each of the three images the l2 attack moves some pixel by more than 0.3")
+# shares of 2,352 pixels: no spread across CPU kernels (default, avx2, native) and 1 or 2 threads;
+# the tolerance leaves room for other BLAS builds
+check_close((d_inf[:3].abs() > 0.0999).float().mean(), 0.561, 0.02, "l∞, three images: share of pixels at ±0.1:")
+check_close((d_inf[:3] == 0).float().mean(), 0.371, 0.02, "l∞, three images: share of pixels left unchanged:")
+check_close((d_two[:3].abs() < 0.05).float().mean(), 0.723, 0.02, "l2, three images: share moved by less than 0.05:")
+check_claim(bool((d_inf[:3][X[:3] == 0] >= 0).all() and (d_two[:3][X[:3] == 0] >= 0).all()),
+            "on the background (x = 0) both δ are ≥ 0: the clamp lets white pixels only get darker")
+unchanged = d_inf[:3] == 0
+check_claim(bool((unchanged & (X[:3] == 0)).sum() > 0.9 * unchanged.sum()),
+            "more than 90% of the pixels the l∞ attack leaves unchanged are white background")
+
+# %% [markdown]
+# The $\ell_\infty$ maps are pale and flat: more than half of the pixels sit at the full
+# $\pm 0.1$, and most of the rest are left white — unchanged, on the background, where the
+# clamp forbids lightening a pixel that is already white. The $\ell_2$ maps are the opposite:
+# about seven pixels in ten move by less than 0.05 and look nearly white, while a few dark
+# strokes reach beyond 0.3, three times what the $\ell_\infty$ ball allows any pixel.
 #
 # ## Try it
 #
