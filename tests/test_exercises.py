@@ -87,14 +87,15 @@ def _replace_solution(cell: str, text: str) -> str:
     return "\n".join(lines[:begin] + [indent + l for l in text.splitlines()] + lines[end + 1:])
 
 
-MIN_PER_NOTEBOOK = 1  # raised to 3 once every notebook has its exercises
+MIN_PER_NOTEBOOK = 3
 
 
 def test_every_exercise_sits_in_a_notebook_and_notebooks_have_enough():
     assert sorted(SITES) == IDS
-    modules = sorted((config.ROOT / "course_utils" / "exercises").glob("nb*.py"))
-    for module in modules:
-        number = int(module.stem[2:])
+    lessons = sorted(int(p.stem[:2]) for p in (config.ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
+    modules = sorted(int(p.stem[2:]) for p in (config.ROOT / "course_utils" / "exercises").glob("nb*.py"))
+    assert modules == [n for n in lessons if n > 0], "every notebook after 00 (notation) has its exercises"
+    for number in modules:
         count = sum(int(k.split(".")[0]) == number for k in IDS)
         assert count >= MIN_PER_NOTEBOOK, f"notebook {number:02d} has {count} exercises"
         assert all(int(site.source.stem[:2]) == int(k.split(".")[0]) for k, site in SITES.items())

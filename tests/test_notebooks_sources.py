@@ -117,3 +117,16 @@ def test_readme_counts_what_the_notebook_tests_compare_loosely():
     stated = tuple(int(v) for v in found.groups())
     actual = (stats["approximate figures"], stats["tolerance checks"], stats["ignored cells"])
     assert stated == actual, f"README says {stated}, the notebooks have {actual}: update the README"
+
+
+@pytest.mark.parametrize("src", [p for p in SOURCES if not p.name.startswith("00_")], ids=lambda p: p.name)
+def test_every_lesson_has_questions_for_the_room_and_ends_like_the_others(src):
+    """2-3 questions a lecturer asks (the lecture plan points to them), then Exercises, What we
+    learned and References, in that order, at the end."""
+    cells = nbtool.read_source(src).cells
+    questions = [c for c in cells if "question" in c.metadata.get("tags", [])]
+    assert 2 <= len(questions) <= 3, f"{src.name}: {len(questions)} questions for the room"
+    assert all(c.cell_type == "markdown" and c.source.startswith("**Ask the room.**") for c in questions)
+    headings = [line for c in cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("## ")]
+    assert headings[-3:] == ["## Exercises", "## What we learned", "## References"], headings[-3:]

@@ -170,7 +170,7 @@ inner_max_1d_widget(net, x0=0.75, epsilon=0.3)
 # ## The model zoo
 #
 # All later notebooks use four MNIST classifiers from the chapter, trained by its recipes and
-# shipped with the course in `data/models/`:
+# shipped inside the package (`course_utils/assets/models/`):
 #
 # | name | layers | used for |
 # | --- | --- | --- |
