@@ -109,8 +109,8 @@ def _keep_best(kept, top, alphas, values) -> None:
 
 
 def _optimise(net: LoweredNetwork, pre: List[Box], plan, C: torch.Tensor, l0, u0, iterations: int, lr: float):
-    """Projected Adam on the slopes: ``iterations`` evaluations, a step between two, each
-    hidden layer's bounds the best seen so far. Returns, for every bound row, the slopes
+    """Projected Adam (``_ascend``) on the slopes: ``iterations`` evaluations, a step
+    between two, each hidden layer's bounds the best seen so far. Returns, for every bound row, the slopes
     of its best evaluation (the dtype of ``net``)."""
     cast = lambda t: t.to(net.dtype)
     best = [(cast(l), cast(u)) for l, u in pre]
@@ -119,7 +119,7 @@ def _optimise(net: LoweredNetwork, pre: List[Box], plan, C: torch.Tensor, l0, u0
     kept = [[a.detach().clone() for a in per] for per in alphas]
     top = [None if not per else torch.full(per[0].shape[:2], -math.inf, dtype=net.dtype) for per in alphas]
     params = [a for per in alphas for a in per]
-    optimiser = torch.optim.Adam(params, lr=lr)
+    moments = [(torch.zeros_like(a), torch.zeros_like(a)) for a in params]
     for step in range(iterations):
         with torch.enable_grad():
             bounds, values = _pass(net, best, plan, alphas, A, l0, u0)
@@ -129,13 +129,20 @@ def _optimise(net: LoweredNetwork, pre: List[Box], plan, C: torch.Tensor, l0, u0
                                       in zip(best[1:net.num_hidden], bounds[1:])]
         if step == iterations - 1:
             break
-        optimiser.zero_grad()
-        (-values[-1].sum()).backward()
-        optimiser.step()
-        with torch.no_grad():
-            for a in params:
-                a.clamp_(0.0, 1.0)
+        grads = torch.autograd.grad(values[-1].sum(), params)
+        _ascend(params, grads, moments, step + 1, lr)
     return kept
+
+
+def _ascend(params, grads, moments, t: int, lr: float, betas=(0.9, 0.999), eps: float = 1e-8) -> None:
+    """One Adam step up the gradients ``grads`` (step ``t`` >= 1; the moments are updated
+    in place), each slope then clipped back into ``[0, 1]`` (the projection)."""
+    with torch.no_grad():
+        for a, g, (m, v) in zip(params, grads, moments):
+            m.mul_(betas[0]).add_(g, alpha=1 - betas[0])
+            v.mul_(betas[1]).addcmul_(g, g, value=1 - betas[1])
+            denom = (v.sqrt() / math.sqrt(1 - betas[1] ** t)).add_(eps)
+            a.addcdiv_(m, denom, value=lr / (1 - betas[0] ** t)).clamp_(0.0, 1.0)
 
 
 def alpha_crown_bounds(net: LoweredNetwork, initial_bound: Sequence[torch.Tensor], c, iterations: int = 20,
