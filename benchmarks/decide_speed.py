@@ -1,5 +1,5 @@
-"""Decide mode on one image, one process: the default cascade, and the same with the
-optimised-slope CROWN step ("alpha-crown") before the LP (issue 14 §7).
+"""Decide mode on one image, one process: the cascade without and with the optimised-slope
+CROWN step ("alpha-crown", the default since issue 14 §7) before the LP.
 
     .venv/bin/python benchmarks/decide_speed.py [--model small] [--index 0] [--eps 0.1] [--repeats 3]
 
@@ -29,10 +29,11 @@ def main():
     X, y = eval_subset(args.index + 1)
     model = load_model(args.model)
     x, label = X[args.index:args.index + 1], int(y[args.index])
-    with_alpha = DECIDE_STEPS[:2] + ("alpha-crown",) + DECIDE_STEPS[2:]
+    without = tuple(s for s in DECIDE_STEPS if s != "alpha-crown")
+    with_alpha = without[:2] + ("alpha-crown",) + without[2:]
     print(f"{args.model}, test image {args.index}, eps {args.eps}, threads {torch.get_num_threads()}, "
           f"best of {args.repeats}")
-    for steps in (DECIDE_STEPS, with_alpha) if "alpha-crown" in DECIDE_CHOICES else (DECIDE_STEPS,):
+    for steps in (without, with_alpha) if "alpha-crown" in DECIDE_CHOICES else (without,):
         best, cert = float("inf"), None
         for _ in range(args.repeats):
             start = time.perf_counter()

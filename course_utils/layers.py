@@ -187,9 +187,24 @@ def _conv_forward(layer: AffineLayer, z: torch.Tensor, absolute: bool) -> torch.
     return F.conv2d(z.reshape(-1, *layer.in_shape), W, None, **opts).flatten(1)
 
 
+def _transposed_conv(layer: AffineLayer, A: torch.Tensor, size: Tuple[int, int], padding) -> torch.Tensor:
+    """The transposed convolution of ``A`` ``(N, C_out, h, w)`` onto ``(N, C_in, *size)``: one
+    matrix product for all ``N`` (the kernel's taps of every pixel), then the taps summed
+    into place (``F.fold``); grouped convolutions by ``F.conv_transpose2d``."""
+    opts = {k: layer.conv[k] for k in ("stride", "dilation")}
+    n, c_out, h, w = A.shape
+    if layer.conv["groups"] != 1:
+        extra = [size[d] - ((A.shape[2 + d] - 1) * opts["stride"][d] - 2 * (padding if padding == 0 else padding[d])
+                            + opts["dilation"][d] * (layer.weight.shape[2 + d] - 1) + 1) for d in (0, 1)]
+        return F.conv_transpose2d(A, layer.weight, None, groups=layer.conv["groups"], padding=padding,
+                                  output_padding=tuple(extra), **opts)
+    cols = torch.matmul(layer.weight.reshape(c_out, -1).t(), A.reshape(n, c_out, h * w))
+    return F.fold(cols, size, layer.weight.shape[-2:], padding=padding, **opts)
+
+
 def _conv_backward(layer: AffineLayer, A: torch.Tensor) -> torch.Tensor:
     batch, m = A.shape[:2]
-    out = F.conv_transpose2d(A.reshape(batch * m, *layer.out_shape), layer.weight, None, **layer.conv)
+    out = _transposed_conv(layer, A.reshape(batch * m, *layer.out_shape), layer.in_shape[1:], layer.conv["padding"])
     return out.reshape(batch, m, layer.n_in)
 
 
@@ -197,9 +212,10 @@ def _conv_backward_window(layer: AffineLayer, A: torch.Tensor, corner: torch.Ten
     # output pixel o reads inputs o*stride - padding + dilation*i, i < kernel: a window of
     # outputs from corner a maps onto the window of inputs from a*stride - padding that
     # the transposed convolution without padding returns, pixels past the border included
-    batch, m = A.shape[:2]
-    opts = {k: layer.conv[k] for k in ("stride", "dilation", "groups")}
-    out = F.conv_transpose2d(A.reshape(batch * m, *A.shape[2:]), layer.weight, None, **opts)
+    batch, m, c_out, h, w = A.shape
+    (sh, sw), (dh, dw), (kh, kw) = layer.conv["stride"], layer.conv["dilation"], layer.weight.shape[-2:]
+    size = ((h - 1) * sh + dh * (kh - 1) + 1, (w - 1) * sw + dw * (kw - 1) + 1)
+    out = _transposed_conv(layer, A.reshape(batch * m, c_out, h, w), size, 0)
     stride = torch.tensor(layer.conv["stride"], device=corner.device)
     padding = torch.tensor(layer.conv["padding"], device=corner.device)
     return out.reshape(batch, m, *out.shape[1:]), corner * stride - padding
