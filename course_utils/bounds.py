@@ -309,12 +309,13 @@ def linear_bounds(model: nn.Sequential, initial_bound: Sequence[torch.Tensor], c
     chord above; below, ``0`` or the identity, whichever is closer: CROWN's adaptive
     slope). A bound on any linear function of a layer is then pushed back to the input
     box through these lines and the layers (convolutions by transposed convolutions,
-    never unrolled). Tighter than ``bound_propagation``, much cheaper than an LP per
-    neuron.
+    never unrolled; a neuron of a convolution's bound only over its receptive field).
+    Tighter than ``bound_propagation``, much cheaper than an LP per neuron.
 
     Layer by layer: the interval bound of a layer is computed first, from the linear
     bounds of the layer before; only neurons it leaves unstable (``l < 0 < u`` in some
-    box of the batch) are pushed back, in chunks of about ``memory_mb``, and every
+    box of the batch) are pushed back, in chunks of about ``memory_mb`` (at most
+    ``WINDOW_CHUNK_MB`` for a convolution's neurons), and every
     bound is the intersection of the two. Neurons that intervals already prove stable
     keep their interval bounds: their ReLU is exact either way.
 
@@ -326,7 +327,9 @@ def linear_bounds(model: nn.Sequential, initial_bound: Sequence[torch.Tensor], c
         c: optional objective vectors, the columns of a ``(num_logits, m)`` matrix as
             in ``interval_based_bound``, or one such matrix per box, ``(batch,
             num_logits, m)`` (e.g. ``objective_matrix`` of each box's label).
-        memory_mb: rough size of the largest intermediate tensor.
+        memory_mb: rough size of the largest intermediate tensor. On a convolutional
+            net, one image per call is fastest: a batch pushes back the union of its
+            boxes' unstable neurons for every box.
 
     Returns:
         ``(pre_bounds, objective_bound)``: the ``(l, u)`` of the pre-activations of
