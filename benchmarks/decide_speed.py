@@ -1,5 +1,5 @@
-"""Decide mode on one image, one process: the cascade without and with the optimised-slope
-CROWN step ("alpha-crown", the default since issue 14 §7) before the LP.
+"""Decide mode on one image, one process: the default cascade, and the same with the
+optimised-slope CROWN step ("alpha-crown") before the LP (issue 14 §7).
 
     .venv/bin/python benchmarks/decide_speed.py [--model small] [--index 0] [--eps 0.1] [--repeats 3]
 
