@@ -21,6 +21,8 @@ named steps over one problem.
               rule, lowering, CROWN's forward/backward products; one unsupported-layer error
 ``network``   ``lower(model, input_shape)``: the network as affine layers, built once
 ``bounds``    interval propagation (the chapter's) and CROWN-style linear bounds
+              (a convolution's bound rows go back as windows over their receptive fields)
+``alpha``     optimised-slope CROWN ("alpha-CROWN"): each bound's ReLU slopes by projected Adam
 ``verdicts``  the one vocabulary: verdicts (robust/attacked/unknown) and step names
 ``solvers``   which solvers may certify, time limits, interruptible HiGHS runs
 ``programs``  the big-M program: the chapter's cvxpy writer and the HiGHS writer, cuts

@@ -21,7 +21,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from .layers import Box, rule_for
+from .layers import Box, gather_windows, rule_for
 from .network import LoweredNetwork, lower
 from .relu import relu_phases, relu_relaxation
 
@@ -129,29 +129,95 @@ def interval_based_bound(model: nn.Sequential, c: torch.Tensor, bounds: Sequence
 # --- linear (CROWN-style) bounds ---------------------------------------------------------
 
 
-def _backward(layers: Sequence, pre_bounds: Sequence[Box], A: torch.Tensor, l0: torch.Tensor,
-              u0: torch.Tensor) -> torch.Tensor:
+WINDOW_CHUNK_MB = 16.0
+"""Rows of a convolution go back in chunks of about this many MB (at most ``memory_mb``)."""
+
+
+def relaxations(pre_bounds: Sequence[Box]) -> List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """CROWN's lines (``relu.relu_relaxation``) of every layer in ``pre_bounds``, shaped
+    ``(batch, 1, width)`` to broadcast over the rows of a ``_backward``."""
+    return [tuple(t[:, None, :] for t in relu_relaxation(l, u)) for l, u in pre_bounds]
+
+
+def _backward(layers: Sequence, relax: Sequence, A: torch.Tensor, l0: torch.Tensor, u0: torch.Tensor
+              ) -> torch.Tensor:
     """Lower bound of ``A z_k`` over the input box (``A``: ``(batch, m, n_out of layer k)``,
-    ``z_k`` the output of affine layer ``k = len(pre_bounds)``), by substituting the ReLU
-    relaxations of ``pre_bounds`` backwards. Returns ``(batch, m)``."""
-    k = len(pre_bounds)
+    ``z_k`` the output of affine layer ``k = len(relax)``), by substituting the ReLU
+    lines ``relax[j] = (lower_slope, upper_slope, upper_offset)`` of every layer ``j < k``
+    backwards (each ``(batch, 1 or m, width_j)``: shared by the rows, or one lower slope
+    per row as in optimised-slope CROWN). Returns ``(batch, m)``; differentiable."""
+    k = len(relax)
     const = A @ layers[k].bias
     A = layers[k].back(A)
     for j in range(k - 1, -1, -1):
-        lo_s, up_s, up_o = relu_relaxation(*pre_bounds[j])            # (batch, width_j)
-        pos, neg = A.clamp(min=0), A.clamp(max=0)
-        const = const + (neg * up_o[:, None, :]).sum(-1)
-        A = pos * lo_s[:, None, :] + neg * up_s[:, None, :]
+        lo_s, up_s, up_o = relax[j]
+        const = const + (A.clamp(max=0) * up_o).sum(-1)
+        A = A * torch.where(A >= 0, lo_s, up_s)      # the lower line where A >= 0, the upper one elsewhere
         const = const + A @ layers[j].bias
         A = layers[j].back(A)
     mid, rad = (u0 + l0) / 2, (u0 - l0) / 2
     return (A @ mid[:, :, None])[..., 0] - (A.abs() @ rad[:, :, None])[..., 0] + const
 
 
-def _chunk_size(batch: int, net: LoweredNetwork, memory_mb: float) -> int:
-    """How many bound rows to push back at once so one ``A`` stays near ``memory_mb``."""
-    widest = max(max(layer.n_in, layer.n_out) for layer in net.layers)
+def _backward_windows(layers: Sequence, pre_bounds: Sequence[Box], A: torch.Tensor, corner: torch.Tensor,
+                      which: torch.Tensor, l0: torch.Tensor, u0: torch.Tensor) -> torch.Tensor:
+    """``_backward`` for rows that start at neurons of a convolution ``k = len(pre_bounds)``
+    (every layer up to ``k`` a convolution), each row kept as a window over its receptive
+    field (``layers.gather_windows``). ``A``: ``(batch, m, C_k, h, w)``; row ``i`` sits at
+    the ``which[i]``-th of the ``P`` distinct pixels whose windows' top-left corners in
+    layer ``k``'s output grid are ``corner`` ``(P, 2)``. Returns ``(batch, m)``.
+
+    Outside the image a window reads zero slopes, offsets and box, so what it holds there
+    never counts; biases are per channel (``A`` is zero off the image once a ReLU's slopes
+    have been applied, and the first window lies inside it)."""
+    k = len(pre_bounds)
+    const = _window_bias(A, layers[k])
+    A, corner = layers[k].back_window(A, corner)
+    for j in range(k - 1, -1, -1):
+        maps = (t.reshape(-1, *layers[j].out_shape) for t in relu_relaxation(*pre_bounds[j]))
+        lo_s, up_s, up_o = (gather_windows(t, corner, A.shape[-2:]).index_select(1, which) for t in maps)
+        const = const + (A.clamp(max=0) * up_o).flatten(2).sum(-1)
+        A = A * torch.where(A >= 0, lo_s, up_s)      # the lower line where A >= 0, the upper one elsewhere
+        const = const + _window_bias(A, layers[j])
+        A, corner = layers[j].back_window(A, corner)
+    mid, rad = (gather_windows(t.reshape(-1, *layers[0].in_shape), corner, A.shape[-2:]).index_select(1, which)
+                for t in ((u0 + l0) / 2, (u0 - l0) / 2))
+    return (A * mid).flatten(2).sum(-1) - (A.abs() * rad).flatten(2).sum(-1) + const
+
+
+def _window_bias(A: torch.Tensor, layer) -> torch.Tensor:
+    """``A b`` for windows ``A`` ``(batch, m, C, h, w)`` on a convolution's output that are
+    zero off the image: each channel's sum times its bias, ``(batch, m)``."""
+    bias = layer.bias.reshape(layer.out_shape[0], -1)[:, 0]
+    return A.sum((-2, -1)) @ bias
+
+
+def _window_elements(net: LoweredNetwork, k: int) -> int:
+    """The most entries one row's window holds on its way back from a neuron of
+    convolution ``k`` to the input (the receptive field grows layer by layer)."""
+    h = w = 1
+    most = net.layers[k].out_shape[0]
+    for layer in net.layers[k::-1]:
+        (sh, sw), (dh, dw) = layer.conv["stride"], layer.conv["dilation"]
+        kh, kw = layer.weight.shape[-2:]
+        h, w = (h - 1) * sh + dh * (kh - 1) + 1, (w - 1) * sw + dw * (kw - 1) + 1
+        most = max(most, layer.in_shape[0] * h * w)
+    return most
+
+
+def _chunk_size(batch: int, net: LoweredNetwork, memory_mb: float, k: int) -> int:
+    """How many bound rows of layer ``k`` to push back at once so that one ``A`` stays near
+    ``memory_mb`` (rows of a convolution as windows, the others whole)."""
+    if _windowed(net, k):       # small chunks: the allocator reuses their memory
+        widest, memory_mb = _window_elements(net, k), min(memory_mb, WINDOW_CHUNK_MB)
+    else:
+        widest = max(max(layer.n_in, layer.n_out) for layer in net.layers)
     return max(1, int(memory_mb * 2 ** 20 / (8 * 3 * batch * widest)))
+
+
+def _windowed(net: LoweredNetwork, k: int) -> bool:
+    """Whether rows of layer ``k`` go back as windows: every layer up to ``k`` a convolution."""
+    return all(layer.kind == "Conv2d" for layer in net.layers[:k + 1])
 
 
 def _tighten_rows(net: LoweredNetwork, pre_bounds: List[Box], lower: torch.Tensor, upper: torch.Tensor,
@@ -159,11 +225,20 @@ def _tighten_rows(net: LoweredNetwork, pre_bounds: List[Box], lower: torch.Tenso
     """Intersect ``lower``/``upper`` (the interval bounds of layer ``len(pre_bounds)``) with
     the back-substituted bounds of the neurons ``rows``, in place."""
     batch, n, k = l0.shape[0], rows.numel(), len(pre_bounds)
-    A = torch.zeros(batch, 2 * n, net.layers[k].n_out, dtype=l0.dtype, device=l0.device)
     r = torch.arange(n, device=l0.device)
-    A[:, r, rows] = 1.0
-    A[:, r + n, rows] = -1.0
-    both = _backward(net.layers, pre_bounds, A, l0, u0)
+    layer = net.layers[k]
+    if _windowed(net, k):
+        channels, h, w = layer.out_shape
+        A = torch.zeros(batch, 2 * n, channels, 1, 1, dtype=l0.dtype, device=l0.device)
+        A[:, r, rows // (h * w)] = 1.0
+        A[:, r + n, rows // (h * w)] = -1.0
+        corner, which = torch.unique(torch.stack([(rows // w) % h, rows % w], 1), dim=0, return_inverse=True)
+        both = _backward_windows(net.layers, pre_bounds, A, corner, which.repeat(2), l0, u0)
+    else:
+        A = torch.zeros(batch, 2 * n, layer.n_out, dtype=l0.dtype, device=l0.device)
+        A[:, r, rows] = 1.0
+        A[:, r + n, rows] = -1.0
+        both = _backward(net.layers, relaxations(pre_bounds), A, l0, u0)
     lower[:, rows] = torch.maximum(lower[:, rows], both[:, :n])
     upper[:, rows] = torch.minimum(upper[:, rows], -both[:, n:])
 
@@ -174,7 +249,7 @@ def _objective_bound(net: LoweredNetwork, pre_bounds: List[Box], C: torch.Tensor
     larger of the back-substituted bound and the analytic last layer on the same bounds
     (both sound; the larger keeps CROWN never looser than intervals)."""
     A = C.transpose(1, 2)
-    objective = _backward(net.layers, pre_bounds[:-1], A, l0, u0)
+    objective = _backward(net.layers, relaxations(pre_bounds[:-1]), A, l0, u0)
     if net.num_hidden:
         cW = net.layers[-1].back(A)                                      # (batch, m, n_in)
         lo, hi = (t.clamp(min=0) for t in pre_bounds[-2])
@@ -204,7 +279,6 @@ def crown_bounds(net: LoweredNetwork, initial_bound: Sequence[torch.Tensor], c: 
     l0, u0 = check_box(initial_bound)
     batch = l0.shape[0]
     l0, u0 = l0.flatten(1), u0.flatten(1)
-    chunk = _chunk_size(batch, net, memory_mb)
     pre_bounds: List[Box] = []
     with torch.no_grad():
         lo, hi = l0, u0
@@ -215,7 +289,7 @@ def crown_bounds(net: LoweredNetwork, initial_bound: Sequence[torch.Tensor], c: 
                 last = k == net.num_hidden
                 todo = torch.ones(layer.n_out, dtype=torch.bool, device=l0.device) if last else \
                     relu_phases(lower, upper)[2].any(0)
-                todo = torch.nonzero(todo)[:, 0]
+                todo, chunk = torch.nonzero(todo)[:, 0], _chunk_size(batch, net, memory_mb, k)
                 for s in range(0, todo.numel(), chunk):
                     _tighten_rows(net, pre_bounds, lower, upper, todo[s:s + chunk], l0, u0)
             pre_bounds.append((lower, upper))
@@ -235,12 +309,13 @@ def linear_bounds(model: nn.Sequential, initial_bound: Sequence[torch.Tensor], c
     chord above; below, ``0`` or the identity, whichever is closer: CROWN's adaptive
     slope). A bound on any linear function of a layer is then pushed back to the input
     box through these lines and the layers (convolutions by transposed convolutions,
-    never unrolled). Tighter than ``bound_propagation``, much cheaper than an LP per
-    neuron.
+    never unrolled; a neuron of a convolution's bound only over its receptive field).
+    Tighter than ``bound_propagation``, much cheaper than an LP per neuron.
 
     Layer by layer: the interval bound of a layer is computed first, from the linear
     bounds of the layer before; only neurons it leaves unstable (``l < 0 < u`` in some
-    box of the batch) are pushed back, in chunks of about ``memory_mb``, and every
+    box of the batch) are pushed back, in chunks of about ``memory_mb`` (at most
+    ``WINDOW_CHUNK_MB`` for a convolution's neurons), and every
     bound is the intersection of the two. Neurons that intervals already prove stable
     keep their interval bounds: their ReLU is exact either way.
 
@@ -252,7 +327,9 @@ def linear_bounds(model: nn.Sequential, initial_bound: Sequence[torch.Tensor], c
         c: optional objective vectors, the columns of a ``(num_logits, m)`` matrix as
             in ``interval_based_bound``, or one such matrix per box, ``(batch,
             num_logits, m)`` (e.g. ``objective_matrix`` of each box's label).
-        memory_mb: rough size of the largest intermediate tensor.
+        memory_mb: rough size of the largest intermediate tensor. On a convolutional
+            net, one image per call is fastest: a batch pushes back the union of its
+            boxes' unstable neurons for every box.
 
     Returns:
         ``(pre_bounds, objective_bound)``: the ``(l, u)`` of the pre-activations of

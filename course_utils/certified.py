@@ -11,7 +11,8 @@ step first, each later step only on the images still open (step names as in
    that survive is an *upper bound* on robust accuracy);
 3. "interval": interval bounds with the analytic last layer, batched;
 4. "crown": CROWN-style linear bounds, batched;
-5. "lp+cuts" and "milp": one image at a time through ``verify.decide`` (targeted PGD,
+5. "alpha-crown": CROWN with optimised slopes (``alpha.alpha_crown_bounds``), batched;
+6. "lp+cuts" and "milp": one image at a time through ``verify.decide`` (targeted PGD,
    CROWN, the LP on tightened bounds with cuts from each ReLU's convex hull over its
    input box, then a MILP that only decides the sign), optionally in worker processes.
 
@@ -38,6 +39,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from .alpha import alpha_crown_bounds
 from .attacks import pgd_linf
 from .bounds import bound_propagation, crown_bounds, interval_based_bound, objective_matrix
 from .network import LoweredNetwork, lower
@@ -46,7 +48,7 @@ from .threat import check_count, check_images, check_labels, check_nonnegative, 
 from .verdicts import STEPS, check_steps, dearest
 from .workers import results_in_order, worker_pool
 
-METHODS = ("interval", "crown", "lp+cuts", "milp")
+METHODS = ("interval", "crown", "alpha-crown", "lp+cuts", "milp")
 """Verifiers, cheapest and loosest first (names from ``verdicts.STEPS``)."""
 
 
@@ -241,6 +243,18 @@ def crown_certified(net: LoweredNetwork, X: torch.Tensor, y: torch.Tensor, epsil
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
 
+def alpha_crown_certified(net: LoweredNetwork, X: torch.Tensor, y: torch.Tensor, epsilon: float,
+                          chunk: int = 500) -> torch.Tensor:
+    """Step "alpha-crown", batched: boolean (n,), proven robust by optimised-slope CROWN
+    (``alpha.alpha_crown_bounds``) on the lowered network ``net`` (float64, CPU)."""
+    out = []
+    for s in range(0, len(y), chunk):
+        box = linf_box(X[s:s + chunk].double(), epsilon)
+        _, bound = alpha_crown_bounds(net, box, _objective_matrices(y[s:s + chunk], net.num_logits))
+        out.append(_margins_ok(bound, y[s:s + chunk]))
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
+
+
 # --- one image through verify.decide ---------------------------------------------------------
 
 
@@ -320,7 +334,8 @@ def _at_epsilon(run: _Run, eps: float) -> CertifiedResult:
     verdict[flipped], decided[flipped] = "attacked", "pgd"
     seconds["pgd"] = time.perf_counter() - t0
     for name, step in (("interval", lambda X, y: interval_certified(run.cpu_model, X, y, eps)),
-                       ("crown", lambda X, y: crown_certified(run.net, X, y, eps))):
+                       ("crown", lambda X, y: crown_certified(run.net, X, y, eps)),
+                       ("alpha-crown", lambda X, y: alpha_crown_certified(run.net, X, y, eps))):
         if name in run.methods:
             t0, open_ = time.perf_counter(), np.flatnonzero(verdict == "unknown")
             if open_.size:
@@ -348,8 +363,8 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
         data: a DataLoader of ``(X, y)`` batches, or a pair of tensors ``(X, y)``;
             images ``(n, C, H, W)`` with pixels in [0, 1].
         epsilons: one radius or several (each finite, >= 0).
-        methods: a subset of ``METHODS`` ("interval", "crown", "lp+cuts", "milp"); they
-            run in that order whatever order they are given in.
+        methods: a subset of ``METHODS`` ("interval", "crown", "alpha-crown", "lp+cuts",
+            "milp"); they run in that order whatever order they are given in.
         limit: use only the first ``limit`` examples.
         pgd_steps: steps of the batched l∞ PGD (step size ``2.5 ε / pgd_steps``, clamped
             to valid images).

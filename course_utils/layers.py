@@ -9,7 +9,11 @@ lines, the big-M rows, the hull cut). ``rule_for`` finds a layer's rules or rais
 error that names the layer and its position.
 
 Convolutions are never unrolled into dense matrices: CROWN pushes bounds back through
-them with transposed convolutions, and the solvers get a ``scipy.sparse`` matrix.
+them with transposed convolutions, and the solvers get a ``scipy.sparse`` matrix. A
+bound row that starts at one neuron of a convolution depends only on that neuron's
+receptive field: CROWN keeps such rows as *windows* (``back_window``), a small
+``(C, h, w)`` patch per row at its own corner, and ``gather_windows`` reads any
+per-pixel map (ReLU slopes, the input box) at those windows.
 """
 
 from __future__ import annotations
@@ -66,6 +70,13 @@ class AffineLayer:
     def back(self, A: torch.Tensor) -> torch.Tensor:
         """``A W`` for ``A`` of shape ``(batch, m, n_out)``; returns ``(batch, m, n_in)``."""
         return LAYER_RULES[self.kind].backward(self, A)
+
+    def back_window(self, A: torch.Tensor, corner: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``A W`` for rows held as windows (convolutions only): ``A`` ``(batch, m, C_out, h,
+        w)``, row ``i``'s window with top-left pixel ``corner[i]`` (``(m, 2)`` long, in the
+        output's pixel grid; it may reach past the border). Returns the rows' windows on
+        the input, ``(batch, m, C_in, h', w')``, and their corners ``(m, 2)``."""
+        return LAYER_RULES[self.kind].backward_window(self, A, corner)
 
     @cached_property
     def matrix(self):
@@ -176,10 +187,54 @@ def _conv_forward(layer: AffineLayer, z: torch.Tensor, absolute: bool) -> torch.
     return F.conv2d(z.reshape(-1, *layer.in_shape), W, None, **opts).flatten(1)
 
 
+def _transposed_conv(layer: AffineLayer, A: torch.Tensor, size: Tuple[int, int], padding) -> torch.Tensor:
+    """The transposed convolution of ``A`` ``(N, C_out, h, w)`` onto ``(N, C_in, *size)``: one
+    matrix product for all ``N`` (the kernel's taps of every pixel), then the taps summed
+    into place (``F.fold``); grouped convolutions by ``F.conv_transpose2d``."""
+    opts = {k: layer.conv[k] for k in ("stride", "dilation")}
+    n, c_out, h, w = A.shape
+    if layer.conv["groups"] != 1:
+        extra = [size[d] - ((A.shape[2 + d] - 1) * opts["stride"][d] - 2 * (padding if padding == 0 else padding[d])
+                            + opts["dilation"][d] * (layer.weight.shape[2 + d] - 1) + 1) for d in (0, 1)]
+        return F.conv_transpose2d(A, layer.weight, None, groups=layer.conv["groups"], padding=padding,
+                                  output_padding=tuple(extra), **opts)
+    cols = torch.matmul(layer.weight.reshape(c_out, -1).t(), A.reshape(n, c_out, h * w))
+    return F.fold(cols, size, layer.weight.shape[-2:], padding=padding, **opts)
+
+
 def _conv_backward(layer: AffineLayer, A: torch.Tensor) -> torch.Tensor:
     batch, m = A.shape[:2]
-    out = F.conv_transpose2d(A.reshape(batch * m, *layer.out_shape), layer.weight, None, **layer.conv)
+    out = _transposed_conv(layer, A.reshape(batch * m, *layer.out_shape), layer.in_shape[1:], layer.conv["padding"])
     return out.reshape(batch, m, layer.n_in)
+
+
+def _conv_backward_window(layer: AffineLayer, A: torch.Tensor, corner: torch.Tensor):
+    # output pixel o reads inputs o*stride - padding + dilation*i, i < kernel: a window of
+    # outputs from corner a maps onto the window of inputs from a*stride - padding that
+    # the transposed convolution without padding returns, pixels past the border included
+    batch, m, c_out, h, w = A.shape
+    (sh, sw), (dh, dw), (kh, kw) = layer.conv["stride"], layer.conv["dilation"], layer.weight.shape[-2:]
+    size = ((h - 1) * sh + dh * (kh - 1) + 1, (w - 1) * sw + dw * (kw - 1) + 1)
+    out = _transposed_conv(layer, A.reshape(batch * m, c_out, h, w), size, 0)
+    stride = torch.tensor(layer.conv["stride"], device=corner.device)
+    padding = torch.tensor(layer.conv["padding"], device=corner.device)
+    return out.reshape(batch, m, *out.shape[1:]), corner * stride - padding
+
+
+def gather_windows(maps: torch.Tensor, corner: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    """The ``size = (h, w)`` windows of per-pixel ``maps`` ``(batch, C, H, W)`` whose top-left
+    pixels are ``corner`` ``(m, 2)`` (long; may lie past the border, where the windows
+    read zeros). Returns ``(batch, m, C, h, w)``, contiguous."""
+    (h, w), (H, W) = size, maps.shape[-2:]
+    top = max(0, -int(corner[:, 0].min()))
+    left = max(0, -int(corner[:, 1].min()))
+    bottom = max(0, int(corner[:, 0].max()) + h - H)
+    right = max(0, int(corner[:, 1].max()) + w - W)
+    padded = F.pad(maps, (left, right, top, bottom))
+    rows = (corner[:, 0] + top)[:, None] + torch.arange(h, device=corner.device)       # (m, h)
+    cols = (corner[:, 1] + left)[:, None] + torch.arange(w, device=corner.device)      # (m, w)
+    out = padded[:, :, rows[:, :, None], cols[:, None, :]]                              # (batch, C, m, h, w)
+    return out.transpose(1, 2).contiguous()
 
 
 def _conv_matrix(layer: AffineLayer):
@@ -223,6 +278,7 @@ class LayerRule:
     check: Optional[Callable] = None
     forward: Optional[Callable] = None
     backward: Optional[Callable] = None
+    backward_window: Optional[Callable] = None
     matrix: Optional[Callable] = None
     phases: Optional[Callable] = None
     relaxation: Optional[Callable] = None
@@ -234,7 +290,7 @@ FLATTEN = LayerRule("Flatten", "reshape", _flatten_interval, lower=_flatten_lowe
 LINEAR = LayerRule("Linear", "affine", _linear_interval, lower=_linear_lower, forward=_linear_forward,
                    backward=_linear_backward, matrix=_linear_matrix)
 CONV2D = LayerRule("Conv2d", "affine", _conv_interval, lower=_conv_lower, check=_conv_check, forward=_conv_forward,
-                   backward=_conv_backward, matrix=_conv_matrix)
+                   backward=_conv_backward, backward_window=_conv_backward_window, matrix=_conv_matrix)
 RELU = LayerRule("ReLU", "relu", _relu_interval, phases=relu_phases, relaxation=relu_relaxation,
                  bigm_rows=relu_bigm_rows, hull_cuts=relu_hull_cuts)
 

@@ -49,6 +49,7 @@ METHODS: Mapping[str, MethodStyle] = MappingProxyType({
     # verifiers: bounds that prove (notebooks 06-09)
     "interval": MethodStyle("interval bounds", "#999933", "v"),
     "crown": MethodStyle("CROWN (linear bounds)", "#009988", "D"),
+    "alpha_crown": MethodStyle("CROWN, optimised slopes", "#117733", "d", "--"),
     "lp": MethodStyle("LP relaxation (chapter's)", "#0077BB", "s"),
     "lp_cuts": MethodStyle("LP + cuts", "#44AA99", "p", "--"),
     "milp": MethodStyle("MILP (exact)", "#000000", "o"),
@@ -60,7 +61,7 @@ ALIASES: Mapping[str, str] = MappingProxyType({
     "pgd_linf": "pgd", "pgd_linf_rand": "pgd_restarts", "pgd_linf_targ": "targeted",
     "pgd_linf_targ2": "targeted",
     # names used by verify / certified
-    "lp+cuts": "lp_cuts", "exact milp": "milp", "exact": "milp", "targeted pgd": "targeted",
+    "lp+cuts": "lp_cuts", "alpha-crown": "alpha_crown", "exact milp": "milp", "exact": "milp", "targeted pgd": "targeted",
     "none": "clean",
 })
 """Other names a caller may use for a method: ``course_utils.attacks``' function names

@@ -17,15 +17,14 @@ A **step** is one way of deciding; each name means exactly one method:
 ``"targeted pgd"``   l∞ PGD towards each target class, best iterate kept (``verify.pgd_targets``)
 ``"interval"``       interval bounds with the chapter's analytic last layer (notebook 08)
 ``"crown"``          CROWN-style linear bounds (notebook 09)
+``"alpha-crown"``    CROWN with each unstable ReLU's lower slope optimised (``alpha``)
 ``"lp"``             the chapter's LP relaxation on interval bounds (notebook 07)
 ``"lp+cuts"``        the LP relaxation on tightened bounds, strengthened by cuts from each
                      ReLU's convex hull over its input box (notebook 07)
 ``"milp"``           the MILP that decides only the sign of the minimum (notebook 06)
 ``"exact milp"``     the MILP solved to its exact minimum (notebook 06)
 
-``STEPS`` lists them cheapest first. An optimised-slope CROWN ("alpha-CROWN") step
-belongs between ``"crown"`` and ``"lp"``: add its name there and its function to
-``verify.STEP_FUNCTIONS``.
+``STEPS`` lists them cheapest first.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from typing import Literal, Sequence, Tuple, get_args
 Verdict = Literal["robust", "attacked", "unknown"]
 VERDICTS: Tuple[str, ...] = get_args(Verdict)
 
-Step = Literal["misclassified", "pgd", "targeted pgd", "interval", "crown", "lp", "lp+cuts", "milp",
+Step = Literal["misclassified", "pgd", "targeted pgd", "interval", "crown", "alpha-crown", "lp", "lp+cuts", "milp",
                "exact milp"]
 STEPS: Tuple[str, ...] = get_args(Step)
 """Every step, cheapest first."""
@@ -43,7 +42,7 @@ STEPS: Tuple[str, ...] = get_args(Step)
 ATTACK_STEPS = ("misclassified", "pgd", "targeted pgd")
 """Steps that can only find attacks."""
 
-BOUND_STEPS = ("interval", "crown")
+BOUND_STEPS = ("interval", "crown", "alpha-crown")
 """Steps that only bound (no solver): they can only prove robustness."""
 
 SOLVER_STEPS = ("lp", "lp+cuts", "milp", "exact milp")

@@ -11,12 +11,12 @@ each *step* answers it one way, for some or all targets (``verdicts`` names them
 ``targeted_pgd(p)``   "targeted pgd": a targeted attack; finds attacks only
 ``interval(p)``       "interval": interval bounds, analytic last layer; proves only
 ``crown(p)``          "crown": CROWN-style linear bounds; proves only
+``alpha_crown(p)``    "alpha-crown": CROWN with optimised lower slopes; proves only
 ``lp(p)``             "lp": the chapter's LP relaxation on interval bounds
 ``lp_cuts(p)``        "lp+cuts": the LP on tightened bounds, with cuts from each ReLU's hull
 ``milp(p)``           "milp": the MILP, stopped as soon as the sign is known
 ``exact_milp(p)``     "exact milp": the MILP solved to its minimum (the chapter's values)
 
-(An optimised-slope CROWN step would sit between ``crown`` and ``lp``.)
 ``decide(p, steps)`` runs a list of steps cheapest first, each on the targets still
 open; ``certify(model, x, y, epsilon, step)`` builds the problem and runs one step or
 ``"decide"``.
@@ -38,6 +38,7 @@ import torch
 import torch.nn as nn
 
 from .attacks import per_example_loss, projected_steepest_ascent, with_restarts
+from .alpha import alpha_crown_bounds
 from .bounds import bound_propagation, check_box, crown_bounds, interval_based_bound, objective_matrix
 from .network import LoweredNetwork, lower
 from .programs import (QUIET_MIP_OPTIONS, HighsProgram, build_program, cvxpy_program, decide_sign,
@@ -54,7 +55,7 @@ REPLAY_TOLERANCE = 1e-4
 DECIDE_STEPS = ("targeted pgd", "crown", "lp+cuts", "milp")
 """``decide``'s default steps, cheapest first."""
 
-DECIDE_CHOICES = ("targeted pgd", "interval", "crown", "lp", "lp+cuts", "milp", "exact milp")
+DECIDE_CHOICES = ("targeted pgd", "interval", "crown", "alpha-crown", "lp", "lp+cuts", "milp", "exact milp")
 """Every step ``decide`` can run."""
 
 
@@ -175,6 +176,11 @@ class Problem:
         the margin of ``targets[i]``."""
         pre, objective = crown_bounds(self.net, self.box, self.C)
         return pre, objective[0]
+
+    @cached_property
+    def alpha_crown(self) -> torch.Tensor:
+        """``alpha.alpha_crown_bounds``' objective: ``(len(targets),)`` lower bounds on the margins."""
+        return alpha_crown_bounds(self.net, self.box, self.C)[1][0]
 
     @cached_property
     def tightened(self) -> List[Tuple[np.ndarray, np.ndarray]]:
@@ -336,6 +342,13 @@ def crown(p: Problem, targets: Optional[Sequence[int]] = None) -> Certificate:
     """Step "crown": CROWN-style linear bounds (notebook 09); "robust" where > 0."""
     start = time.perf_counter()
     return _bound_step(p, "crown", p.crown[1], targets, start)
+
+
+def alpha_crown(p: Problem, targets: Optional[Sequence[int]] = None) -> Certificate:
+    """Step "alpha-crown": CROWN with each unstable ReLU's lower slope optimised for each
+    bound (``alpha.alpha_crown_bounds``; notebook 09); "robust" where > 0."""
+    start = time.perf_counter()
+    return _bound_step(p, "alpha-crown", p.alpha_crown, targets, start)
 
 
 def _solve_chapter_program(p: Problem, target: int, pre, relax: bool, solver: str,
@@ -506,8 +519,8 @@ def exact_milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limi
     return _certificate(p, "exact milp", results, start)
 
 
-STEP_FUNCTIONS = {"targeted pgd": targeted_pgd, "interval": interval, "crown": crown, "lp": lp,
-                  "lp+cuts": lp_cuts, "milp": milp, "exact milp": exact_milp}
+STEP_FUNCTIONS = {"targeted pgd": targeted_pgd, "interval": interval, "crown": crown, "alpha-crown": alpha_crown,
+                  "lp": lp, "lp+cuts": lp_cuts, "milp": milp, "exact milp": exact_milp}
 """Step name -> its function ``(problem, targets=None, **options) -> Certificate``."""
 
 
@@ -529,8 +542,8 @@ def decide(p: Problem, steps: Sequence[str] = DECIDE_STEPS, *, time_limit: Optio
     """Run ``steps`` (a subset of ``DECIDE_CHOICES``) cheapest first, each on the targets
     the steps before left "unknown" (notebooks 06 and 09). The default: a targeted attack,
     CROWN, the LP with cuts, and the MILP that settles every sign unless ``time_limit``
-    stops it; without "milp" (or "exact milp") the targets left open stay "unknown"
-    with their best bound.
+    stops it ("alpha-crown", optimised slopes, may be added); without "milp" (or "exact
+    milp") the targets left open stay "unknown" with their best bound.
 
     Options, each for the steps named: ``time_limit`` (seconds per solve, ``None`` for
     none) and ``solver`` for every solver step; ``cut_rounds`` for "lp+cuts";
@@ -571,7 +584,7 @@ def certify(model: nn.Module, x: torch.Tensor, y, epsilon: float, step: str = "d
 
     Builds the problem (``verification_problem(model, x, y, epsilon, targets)``) and
     answers it with one step, by its name (``verdicts.STEPS``: "targeted pgd",
-    "interval", "crown", "lp", "lp+cuts", "milp", "exact milp"), or with ``"decide"``
+    "interval", "crown", "alpha-crown", "lp", "lp+cuts", "milp", "exact milp"), or with ``"decide"``
     (the default): the cascade of ``decide``. ``options`` go to that function (e.g.
     ``time_limit``, ``solver``, ``steps``, ``workers``); see each.
 

@@ -167,7 +167,7 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
     ``certified.certified_accuracy`` up to that method on the first ``M*N`` images of
     ``X, y``, drawn framed by verdict, with the accuracies (notebook 09).
 
-    Cascades up to "interval" and "crown" run live. Those up to "lp+cuts" and "milp" come from
+    Cascades up to "interval", "crown" and "alpha-crown" run live. Those up to "lp+cuts" and "milp" come from
     ``widget_tables.CERTIFIED_GRID`` (the first 30 test images, ε = 0, 0.01, …, 0.1, at most
     20 s per solver call) unless "compute live" is ticked: then they run here, each LP or
     MILP call stopped after ``time_limit`` seconds (the image is then "unknown").
@@ -186,7 +186,7 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
         def compute(limit=None):
             return wt.certified_row(models[name], X[:n], y[:n], eps, method, limit)
 
-        if method in ("interval", "crown"):
+        if method in ("interval", "crown", "alpha-crown"):
             row, where = compute(), "computed live"
         else:
             row, where = source.get(wt.certified_entry_key(name, method, eps), name, live,

@@ -277,3 +277,23 @@ def test_crown_on_the_chapter_models_is_at_least_as_tight_as_intervals():
             _, crown = linear_bounds(model, box, C)
             assert (crown >= interval - 1e-9).all(), (name, eps)
             assert (crown > interval + 1e-6).float().mean() > 0.5, (name, eps)   # and usually strictly
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_windowed_rows_through_three_convolutions_equal_the_dense_twin(seed):
+    # rows of the third convolution go back as windows that reach past the 9x9 image
+    # (stride 2 and padding on the way); the dense twin multiplies whole matrices
+    torch.manual_seed(seed)
+    shape = (1, 9, 9)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(),
+                          nn.Conv2d(4, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 5 * 5, 3)).double()
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(2, *shape, generator=g, dtype=torch.float64)
+    box = ((x - 0.1).clamp(min=0), (x + 0.1).clamp(max=1))
+    C = objective_matrix(1, 3)
+    pre_conv, obj_conv = linear_bounds(model, box, C, memory_mb=0.01)        # many small chunks too
+    pre_dense, obj_dense = linear_bounds(_dense_twin(model, shape), box, C)
+    assert any(((l < 0) & (u > 0)).any() for l, u in pre_conv[1:3])           # some rows went back
+    for (a, b), (c, d) in zip(pre_conv, pre_dense):
+        assert torch.allclose(a, c, atol=1e-9) and torch.allclose(b, d, atol=1e-9)
+    assert torch.allclose(obj_conv, obj_dense, atol=1e-9)

@@ -110,7 +110,7 @@ def test_decide_agrees_with_the_exact_minima(kind, seed):
 def test_each_step_answers_for_every_target_with_its_own_name():
     model, x, y, eps = example("fc", 4)
     p = verification_problem(model, x, y, eps)
-    for step in ("targeted pgd", "interval", "crown", "lp", "lp+cuts", "milp", "exact milp"):
+    for step in ("targeted pgd", "interval", "crown", "alpha-crown", "lp", "lp+cuts", "milp", "exact milp"):
         cert = certify(model, x, y, eps, step)
         assert [r.target for r in cert.results] == p.targets and cert.steps == (step,)
         assert {r.decided_by for r in cert.results} == {step}

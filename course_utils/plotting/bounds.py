@@ -266,8 +266,8 @@ def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = ""):
     return finish(ax, title)
 
 
-CERTIFIED_KEYS = MappingProxyType({"pgd": "pgd", "milp": "milp", "lp+cuts": "lp_cuts", "crown": "crown",
-                                   "interval": "interval"})
+CERTIFIED_KEYS = MappingProxyType({"pgd": "pgd", "milp": "milp", "lp+cuts": "lp_cuts",
+                                   "alpha-crown": "alpha_crown", "crown": "crown", "interval": "interval"})
 """``certified.accuracy_curves`` key (``verdicts`` step names) -> style key."""
 
 
