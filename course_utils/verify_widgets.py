@@ -167,15 +167,17 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
     ``certified.certified_accuracy`` up to that method on the first ``M*N`` images of
     ``X, y``, drawn framed by verdict, with the accuracies (notebook 09).
 
-    Cascades up to "interval", "crown" and "alpha-crown" run live. Those up to "lp+cuts" and "milp" come from
+    The steps are ``widget_tables.WIDGET_CASCADE``. Cascades up to "interval" and "crown" run
+    live. Those up to "lp+cuts" and "milp" come from
     ``widget_tables.CERTIFIED_GRID`` (the first 30 test images, ε = 0, 0.01, …, 0.1, at most
     20 s per solver call) unless "compute live" is ticked: then they run here, each LP or
     MILP call stopped after ``time_limit`` seconds (the image is then "unknown").
     Returns the widget.
     """
-    from .certified import METHODS, CertifiedResult
+    from .certified import CertifiedResult
     from .plotting import plot_verdict_grid
 
+    METHODS = wt.WIDGET_CASCADE
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     n = min(M * N, len(X))
@@ -186,7 +188,7 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
         def compute(limit=None):
             return wt.certified_row(models[name], X[:n], y[:n], eps, method, limit)
 
-        if method in ("interval", "crown", "alpha-crown"):
+        if method in ("interval", "crown"):
             row, where = compute(), "computed live"
         else:
             row, where = source.get(wt.certified_entry_key(name, method, eps), name, live,

@@ -40,6 +40,11 @@ CERTIFIED_GRID = MappingProxyType({
 cascades up to the LP with cuts and up to the MILP (at most 20 s per solver call)."""
 
 
+WIDGET_CASCADE = ("interval", "crown", "lp+cuts", "milp")
+"""The certified-accuracy widget's steps, the ones notebook 09 teaches (``certified.METHODS``
+without the optional "alpha-crown"); its table holds the cascades up to "lp+cuts" and "milp"."""
+
+
 def fingerprint(*tensors: torch.Tensor) -> str:
     """A short hash of tensors' values (float32 on the CPU): which weights or images."""
     h = hashlib.sha256()
@@ -80,11 +85,11 @@ def bound_row(model, x: torch.Tensor, label: int, epsilon: float, method: str, t
 
 def certified_row(model, X: torch.Tensor, y: torch.Tensor, epsilon: float, method: str,
                   time_limit: Optional[float]) -> dict:
-    """``certified.certified_accuracy`` on ``X, y`` with the cascade up to ``method``, as
-    ``CertifiedResult.as_dict()``."""
-    from .certified import METHODS, certified_accuracy
+    """``certified.certified_accuracy`` on ``X, y`` with the cascade ``WIDGET_CASCADE`` up
+    to ``method``, as ``CertifiedResult.as_dict()``."""
+    from .certified import certified_accuracy
 
-    methods = METHODS[: METHODS.index(method) + 1]
+    methods = WIDGET_CASCADE[: WIDGET_CASCADE.index(method) + 1]
     (r,) = certified_accuracy(model, (X, y), epsilon, methods, time_limit=time_limit, progress=False)
     return r.as_dict()
 
