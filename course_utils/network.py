@@ -11,6 +11,7 @@ starts (``verify``) all read this one object; the model itself is never touched 
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .layers import AffineLayer, Shape, rule_for
+from .layers import AffineLayer, Shape, check_network, rule_for
 
 
 @dataclass
@@ -91,7 +92,7 @@ def lower(model: nn.Module, input_shape: Sequence[int], dtype: torch.dtype = tor
             structure the programs cannot encode (two affine layers without a ReLU
             between them, a ReLU that follows no affine layer, no affine last layer).
     """
-    shape, layers, after_affine = tuple(int(s) for s in input_shape), [], False
+    shape, layers, after_affine = _check_lowering(model, input_shape, dtype, device), [], False
     with torch.no_grad():
         for position, module in enumerate(model):
             rule = rule_for(module, position)
@@ -111,3 +112,21 @@ def lower(model: nn.Module, input_shape: Sequence[int], dtype: torch.dtype = tor
     if not after_affine:
         raise NotImplementedError("the network must end with a Linear (or Conv2d) layer: its logits")
     return LoweredNetwork(layers, tuple(int(s) for s in input_shape), dtype, torch.device(device))
+
+
+def _check_lowering(model, input_shape, dtype, device) -> Shape:
+    """``lower``'s arguments: an ``nn.Sequential``, a shape of whole numbers >= 1, a
+    floating dtype, a device this machine has. Returns the shape as a tuple."""
+    from .config import check_device
+    check_network(model)
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if not shape or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape):
+        raise ValueError(f"input_shape must be one input's shape without the batch dimension, whole numbers "
+                         f">= 1 such as (1, 28, 28); got {input_shape!r}")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be a floating torch dtype such as torch.float64, got {dtype!r}")
+    check_device(device, "lower(device=...)")
+    return tuple(int(s) for s in shape)
