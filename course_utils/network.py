@@ -64,6 +64,9 @@ class LoweredNetwork:
         out of a per-module list such as ``bound_propagation``'s (the chapter's
         notation, ``bounds[i]`` for module ``i``), for the ``box``-th box of its batch."""
         out = []
+        batch = bounds[0][0].shape[0]
+        if isinstance(box, bool) or not isinstance(box, numbers.Integral) or not 0 <= box < batch:
+            raise ValueError(f"box must be the index of a box of the batch, an integer in 0 .. {batch - 1}, got {box!r}")
         for layer in self.layers[:-1]:
             l, u = bounds[layer.index]
             out.append(tuple(t[box].reshape(-1).detach().double().cpu().numpy() for t in (l, u)))
@@ -73,6 +76,8 @@ class LoweredNetwork:
         """The pre-activations of every affine layer at the flattened input ``x``
         (``(n_in,)``, float64 numpy): what the network computes, layer by layer."""
         a, out = np.asarray(x, float), []
+        if a.shape != (self.layers[0].n_in,):
+            raise ValueError(f"x must be one flattened input of {self.layers[0].n_in} numbers, got shape {a.shape}")
         for W, b in self.matrices():
             pre = W @ a + b
             out.append(pre)

@@ -29,7 +29,7 @@ from scipy import sparse
 
 from .relu import relu_bigm_rows, relu_hull_cuts, relu_phases
 from .solvers import Solution, check_time_limit, new_highs, run_highs
-from .threat import check_count
+from .threat import check_count, check_flag
 
 Layers = Sequence[Tuple[object, np.ndarray]]
 """``[(W, b), ...]`` of every affine layer, the last giving the logits (``LoweredNetwork.matrices()``)."""
@@ -234,6 +234,8 @@ def hull_cuts(program: ReluProgram, values: np.ndarray, tol: float = 1e-5,
     previous layer's activations, boxed by their column bounds. Neurons are handled
     about ``chunk_weights`` weights at a time (a lowered convolution is wide)."""
     values = np.asarray(values, float)
+    if values.shape != (program.num_col,):
+        raise ValueError(f"values must hold every column of the program ({program.num_col}), got shape {values.shape}")
     cuts = []
     for k in range(program.num_hidden):
         W, b = program.layers[k]
@@ -462,9 +464,12 @@ def cvxpy_program(layers: Layers, c, box: Tuple[np.ndarray, np.ndarray],
     ``build_program``, flattened ``box``, numpy ``pre_bounds`` per hidden layer)."""
     import cvxpy as cp
     W, b = [w for w, _ in layers], [np.asarray(v, float) for _, v in layers]
-    c = np.asarray(c, dtype=float).reshape(-1)
-    if c.shape[0] != W[-1].shape[0]:
-        raise ValueError(f"c must have one entry per logit ({W[-1].shape[0]}), got {c.shape[0]}")
+    try:
+        c = np.asarray(c, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"c must be numbers, one per logit ({W[-1].shape[0]}), got {c!r}") from None
+    if c.shape[0] != W[-1].shape[0] or not np.isfinite(c).all():
+        raise ValueError(f"c must have one finite entry per logit ({W[-1].shape[0]}), got {c.shape[0]}")
     d = len(W) - 1
     z = [cp.Variable(W[0].shape[1])] + [cp.Variable(w.shape[0]) for w in W]
     v, constraints = [], [z[0] >= box[0], z[0] <= box[1]]
@@ -503,6 +508,7 @@ def _cvxpy_relu(a, p, v, l: np.ndarray, u: np.ndarray, relax: bool) -> list:
 def _chapter_program(model, c, initial_bound, bounds, relax: bool, stable_binaries: bool):
     from .bounds import check_box
     from .network import lower
+    stable_binaries = check_flag(stable_binaries, "stable_binaries")
     l0, u0 = check_box(initial_bound)
     if l0.shape[0] != 1:
         raise ValueError(f"initial_bound must hold one box (batch 1), got a batch of {l0.shape[0]}")

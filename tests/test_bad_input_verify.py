@@ -6,6 +6,7 @@ marks an argument with nothing to refuse):
 
 layers     rule_for(layer, position -) · check_network(model)
 network    lower(model, input_shape, dtype, device) · LoweredNetwork.position(module_index)
+           .hidden_bounds(bounds -, box) · .pre_activations(x)
 bounds     check_box(initial_bound) · bound_propagation(model, initial_bound) · objective_matrix(y, num_classes)
            interval_based_bound(model, c, bounds) · linear_bounds(model, initial_bound, c, memory_mb)
            crown_bounds(net, initial_bound, c, memory_mb)
@@ -23,7 +24,8 @@ certified  certified_accuracy(model, data, epsilons, methods, limit, pgd_steps, 
 solvers    check_solver(solver, integer -) · check_time_limit(time_limit) · time_limit_options(solver, time_limit)
            new_highs(options) · fix_highs_threads(threads)
 programs   build_program(layers -, box, pre_bounds) · HighsProgram.set_logit_objective(c) · .start_from(x)
-           .solve(time_limit) · solve_with_cuts(program, rounds, time_limit)
+           .solve(time_limit) · solve_with_cuts(program, rounds, time_limit) · hull_cuts(program -, values)
+           form_milp / form_lp(model, c, initial_bound, bounds, stable_binaries)
 workers    worker_pool(workers, initializer)
 records    load_certified(model_name)
 cli        python -m course_utils certified --model/--eps/--n/--methods/--time-limit/--workers
@@ -114,6 +116,10 @@ NETWORK_CASES = [
     case("lower-conv-channels", lambda: N.lower(nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.Flatten(),
                                                               nn.Linear(8, 2)), (1, 4, 4)),
          r"layer 0 \(Conv2d\) expects \(3, H, W\) inputs"),
+    case("hidden_bounds-box", lambda: N.lower(NET, (1, 4, 4)).hidden_bounds(B.bound_propagation(NET, ONE), box=9),
+         r"^box must be the index of a box of the batch, an integer in 0 \.\. 0"),
+    case("pre_activations-x", lambda: N.lower(NET, (1, 4, 4)).pre_activations(np.zeros(5)),
+         r"^x must be one flattened input of 16 numbers"),
     case("position-not-affine", lambda: N.lower(NET, (1, 4, 4)).position(2), r"module 2 .* not a Linear or Conv2d"),
 ]
 
@@ -341,6 +347,17 @@ PLUMBING_CASES = [
     case("build_program-bounds-infinite", lambda: P.build_program(N.lower(NET, (1, 4, 4)).matrices(), (np.zeros(16), np.ones(16)),
                                                                   [(-np.full(8, np.inf), np.ones(8))]),
          r"^pre_bounds\[0\] must be finite"),
+    case("hull_cuts-values", lambda: P.hull_cuts(program(relax=True).program, np.zeros(3)),
+         r"^values must hold every column of the program"),
+    case("form_milp-c-size", lambda: P.form_milp(NET, np.ones(3), ONE, B.bound_propagation(NET, ONE)),
+         r"^c must have one finite entry per logit \(5\), got 3"),
+    case("form_milp-c-string", lambda: P.form_milp(NET, "c", ONE, B.bound_propagation(NET, ONE)), r"^c must be numbers"),
+    case("form_milp-batch", lambda: P.form_milp(NET, np.ones(5), BOX, B.bound_propagation(NET, BOX)),
+         r"^initial_bound must hold one box \(batch 1\)"),
+    case("form_lp-bounds", lambda: P.form_lp(NET, np.ones(5), ONE, B.bound_propagation(NET, ONE)[:2]),
+         r"^bounds must have one \(l, u\) per layer of the model \(4\), got 2"),
+    case("form_milp-stable_binaries", lambda: P.form_milp(NET, np.ones(5), ONE, B.bound_propagation(NET, ONE),
+                                                          stable_binaries="yes"), r"^stable_binaries must be True or False"),
     case("set_logit_objective", lambda: program().set_logit_objective(np.ones(3)), r"^c must be 5 finite numbers, one per logit"),
     case("start_from", lambda: program().start_from(np.zeros(3)), r"^x must be a flattened input of 16 numbers"),
     case("solve-time_limit-zero", lambda: program().solve(time_limit=0), r"^time_limit must be a number of seconds > 0"),
