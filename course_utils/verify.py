@@ -519,9 +519,11 @@ def exact_milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limi
                solver: str = DEFAULT_SOLVER) -> Certificate:
     """Step "exact milp": each minimum solved exactly (the chapter's values; notebook 06),
     on tightened bounds, HiGHS starting from the targeted PGD point. ``value`` is the
-    minimum when proven optimal, its sign the verdict, the minimiser the witness;
-    stopped by ``time_limit`` (seconds per MILP, ``None``: none), the best proven bound
-    is kept and the verdict is "robust" only if that bound is > 0."""
+    minimum when the solver calls it optimal (within its gap: HiGHS's 1e-4 relative,
+    1e-6 absolute), the minimiser the witness; ``bound`` is the proven lower bound
+    (HiGHS's dual bound, at most ``value``). "robust" only if that bound is > 0,
+    "attacked" if the value is <= 0; stopped by ``time_limit`` (seconds per MILP,
+    ``None``: none), the best proven bound is kept."""
     targets = _pick(p, targets)
     solver, time_limit = check_solver(solver, integer=True), check_time_limit(time_limit)
     start, results = time.perf_counter(), []
@@ -536,8 +538,9 @@ def exact_milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limi
             s = _solve_chapter_program(p, t, p.tightened, False, solver, time_limit)
         r = TargetResult(t, "unknown", decided_by="exact milp", status=s.status, seconds=s.seconds)
         if s.status == "optimal":
-            r.value = r.bound = s.value
-            r.verdict = "robust" if s.value > 0 else "attacked"
+            # "optimal" is within the solver's gap: the bound is the proven one below the value
+            r.value, r.bound = s.value, s.value if s.bound is None else min(s.value, s.bound)
+            r.verdict = "robust" if r.bound > 0 else ("attacked" if s.value <= 0 else "unknown")
         elif s.bound is not None and math.isfinite(s.bound):
             r.bound = s.bound
             r.verdict = "robust" if s.bound > 0 else "unknown"
