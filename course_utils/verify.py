@@ -45,8 +45,7 @@ from .programs import (QUIET_MIP_OPTIONS, HighsProgram, build_program, cvxpy_pro
 from .relu import relu_phases
 from .solvers import DEFAULT_SOLVER, Solution, check_solver, check_time_limit, solve_cvxpy
 from .layers import check_network
-from .models import count_classes
-from .threat import check_count, check_flag, check_images, check_model, check_nonnegative, linf_box
+from .threat import check_count, check_flag, check_images, check_nonnegative, linf_box
 from .verdicts import SOLVER_STEPS, check_step, check_steps, dearest
 from .workers import worker_pool
 
@@ -277,7 +276,7 @@ def pgd_targets(model: nn.Module, x: torch.Tensor, y: int, targets: Sequence[int
     check_images(x, "x")
     if x.shape[0] != 1:
         raise ValueError(f"x must be one image with a batch dimension of 1, got shape {tuple(x.shape)}")
-    num_classes = count_classes(check_model(model), x)
+    num_classes = lower(check_network(model), x.shape[1:]).num_logits      # (not a model call: modes untouched)
     y = _check_label(y, num_classes)
     targets = torch.as_tensor(_check_targets(targets, y, num_classes), dtype=torch.long)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):

@@ -53,7 +53,7 @@ def _check_data(models, X, y) -> None:
                          f"{type(models).__name__}" + (" (empty)" if isinstance(models, dict) else ""))
     for name, net in models.items():
         check_model(net, f"models[{name!r}]")
-    check_labels(check_images(X, "X"), y, "y", min(count_classes(net, X) for net in models.values()))
+    check_labels(check_images(X, "X"), y, num_classes=min(count_classes(net, X) for net in models.values()))
 
 
 def logit_bounds_widget(models: dict, X, y, epsilon: float = 0.1, index: int = 0, model: str = None) -> LiveFigure:

@@ -249,7 +249,7 @@ VERIFY_CASES = [
     case("pgd_targets-num_iter", lambda: V.pgd_targets(NET, x, 0, [1], 0.1, num_iter=-1), r"^num_iter must be an integer >= 0"),
     case("pgd_targets-restarts", lambda: V.pgd_targets(NET, x, 0, [1], 0.1, restarts=0), r"^restarts must be an integer >= 1"),
     case("pgd_targets-seed", lambda: V.pgd_targets(NET, x, 0, [1], 0.1, seed="a"), r"^seed must be an integer"),
-    case("pgd_targets-model", lambda: V.pgd_targets("net", x, 0, [1], 0.1), r"^model must be a torch.nn.Module"),
+    case("pgd_targets-model", lambda: V.pgd_targets("net", x, 0, [1], 0.1), r"^model must be an nn.Sequential"),
     case("tighten_bounds-batch", lambda: V.tighten_bounds(NET, BOX), r"^initial_bound must hold one box \(batch 1\)"),
     case("tighten_bounds-box", lambda: V.tighten_bounds(NET, "box"), r"^initial_bound must be a pair"),
     case("tighten_bounds-lp", lambda: V.tighten_bounds(NET, ONE, lp="no"), r"^lp must be True or False"),

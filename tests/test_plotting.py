@@ -250,7 +250,7 @@ def _lp_point(model, x, label, target, eps):
     from course_utils.bounds import bound_propagation
     from course_utils.solvers import solve_cvxpy
     from course_utils.threat import linf_box
-    from course_utils.verify import form_lp
+    from course_utils.programs import form_lp
 
     box = tuple(b.double() for b in linf_box(x, eps))
     net = copy.deepcopy(model).double()
