@@ -29,7 +29,6 @@ from scipy import sparse
 
 from .relu import relu_bigm_rows, relu_hull_cuts, relu_phases
 from .solvers import Solution, check_time_limit, new_highs, run_highs
-from .threat import check_count, check_flag
 
 Layers = Sequence[Tuple[object, np.ndarray]]
 """``[(W, b), ...]`` of every affine layer, the last giving the logits (``LoweredNetwork.matrices()``)."""
@@ -424,6 +423,7 @@ def solve_with_cuts(program: HighsProgram, rounds: int = 8, stop_above: float = 
     """
     if program.mip:
         raise ValueError("solve_with_cuts needs the LP relaxation (build_program(..., relax=True))")
+    from .threat import check_count      # here: worker processes import this module without torch
     rounds, time_limit = check_count(rounds, "rounds", 0), check_time_limit(time_limit)
     s = program.solve(time_limit=time_limit)
     values, added = [s.value], []
@@ -508,6 +508,7 @@ def _cvxpy_relu(a, p, v, l: np.ndarray, u: np.ndarray, relax: bool) -> list:
 def _chapter_program(model, c, initial_bound, bounds, relax: bool, stable_binaries: bool):
     from .bounds import check_box
     from .network import lower
+    from .threat import check_flag
     stable_binaries = check_flag(stable_binaries, "stable_binaries")
     l0, u0 = check_box(initial_bound)
     if l0.shape[0] != 1:

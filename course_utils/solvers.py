@@ -175,8 +175,9 @@ def fix_highs_threads(threads: int) -> None:
     """Start this process's HiGHS scheduler with ``threads`` threads (a tiny LP run with that
     option). For worker processes, which share the cores: every later HiGHS run of the
     process keeps that count (one that asks for another count fails)."""
-    from .threat import check_count
-    h = new_highs({"threads": check_count(threads, "threads", 1)})
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")    # (no torch in the workers)
+    h = new_highs({"threads": int(threads)})
     h.addVar(0.0, 1.0)
     h.run()
 
