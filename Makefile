@@ -21,7 +21,7 @@ PYTEST      := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-c
                --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
 .PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks \
-        test-portable test-browser test-python student screenshot \
+        test-portable test-slow test-browser test-python student screenshot \
         book slides test-site test-install
 
 setup: $(STAMP) data $(WEIGHTS)
@@ -52,11 +52,15 @@ lab: setup
 # (nbval, strict), then the notebooks again under portable kernels. The book, the slides and
 # the fresh-environment installs are slower: .ci/run runs them after `make test`.
 test: setup
-	$(PYTEST) -m "not site and not install" tests notebooks
+	$(PYTEST) -m "not site and not install and not slow" tests notebooks
 	$(PORTABLE) $(PYTEST) notebooks
 
 test-unit: setup
-	$(PYTEST) -m "not browser and not site and not install" tests
+	$(PYTEST) -m "not browser and not site and not install and not slow" tests
+
+# The long fuzz of the verification's guarantees (about 10 times the cases of make test).
+test-slow: setup
+	$(PYTEST) -m slow tests
 
 test-notebooks: setup
 	$(PYTEST) notebooks
@@ -72,7 +76,7 @@ test-python:
 	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet --upgrade pip
 	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet torch==2.13.0
 	.venv-$(notdir $(PYTHON))/bin/python -m pip install --quiet -e ".[test]"
-	$(TEST_ENV) .venv-$(notdir $(PYTHON))/bin/python -m pytest -p no:cacheprovider -q -m "not browser and not site and not install" tests
+	$(TEST_ENV) .venv-$(notdir $(PYTHON))/bin/python -m pytest -p no:cacheprovider -q -m "not browser and not site and not install and not slow" tests
 
 # JupyterLab in headless Chromium (Debian's /usr/bin/chromium): run all, move the ε slider.
 test-browser: setup

@@ -16,14 +16,16 @@ no rule raises ``NotImplementedError`` that names it and its position.
 
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
-from .layers import Box, gather_windows, rule_for
+from .layers import Box, check_network, gather_windows, rule_for
 from .network import LoweredNetwork, lower
 from .relu import relu_phases, relu_relaxation
+from .threat import _as_number, check_class, check_count
 
 
 # --- checks ------------------------------------------------------------------------------
@@ -44,6 +46,9 @@ def check_box(initial_bound: Sequence[torch.Tensor], name: str = "initial_bound"
         raise ValueError(f"{name}: l and u must have the same shape, got {tuple(l.shape)} and {tuple(u.shape)}")
     if not (torch.isfinite(l).all() and torch.isfinite(u).all()):
         raise ValueError(f"{name} must be finite (no nan or inf)")
+    if l.dim() < 2 or l.shape[0] == 0:
+        raise ValueError(f"{name} must be a batch of boxes, shape (n, ...) with n >= 1 and the batch dimension "
+                         f"first, e.g. (1, 1, 28, 28); got shape {tuple(l.shape)}")
     if (l > u).any():
         worst = (l - u).max().item()
         raise ValueError(f"{name} is empty: l > u somewhere (by up to {worst:.3g}); need l <= u")
@@ -72,8 +77,14 @@ def bound_propagation(model: nn.Sequential, initial_bound: Sequence[torch.Tensor
     l, u = check_box(initial_bound)
     bounds = []
     with torch.no_grad():
-        for position, layer in enumerate(model):
-            l, u = rule_for(layer, position).interval(layer, l, u)
+        for position, layer in enumerate(check_network(model)):
+            rule = rule_for(layer, position)
+            try:
+                l, u = rule.interval(layer, l, u)
+            except RuntimeError as exc:
+                raise ValueError(f"initial_bound of shape {tuple(initial_bound[0].shape)} does not fit the model: "
+                                 f"layer {position} ({rule.name}) cannot take inputs of shape "
+                                 f"{tuple(l.shape[1:])} ({exc})") from None
             bounds.append((l, u))
     return bounds
 
@@ -81,8 +92,9 @@ def bound_propagation(model: nn.Sequential, initial_bound: Sequence[torch.Tensor
 def objective_matrix(y: int, num_classes: int = 10) -> torch.Tensor:
     """The chapter's ``C`` (shape ``(num_classes, num_classes)``): column ``j`` is
     ``e_y - e_j``, the objective "true logit minus logit ``j``" (column ``y`` is zero)."""
+    num_classes = check_count(num_classes, "num_classes", 1)
     C = -torch.eye(num_classes, dtype=torch.float64)
-    C[int(y), :] += 1
+    C[check_class(y, "y", num_classes), :] += 1
     return C
 
 
@@ -103,13 +115,13 @@ def interval_based_bound(model: nn.Sequential, c: torch.Tensor, bounds: Sequence
     Returns:
         Shape ``(batch, m)``: for each box and each column of ``c``, the lower bound.
     """
-    last = model[-1]
+    last = check_network(model)[-1]
     if not isinstance(last, nn.Linear):
         raise NotImplementedError(f"interval_based_bound needs a Linear last layer, got {type(last).__name__}")
     if len(bounds) != len(model):
         raise ValueError(f"bounds must have one (l, u) per layer ({len(model)}), got {len(bounds)}")
     l, u = bounds[-2]
-    c = torch.as_tensor(c, dtype=l.dtype, device=l.device)
+    c = _real_tensor(c).to(dtype=l.dtype, device=l.device)
     if c.dim() == 1:
         c = c[:, None]
     n = last.out_features
@@ -259,9 +271,19 @@ def _objective_bound(net: LoweredNetwork, pre_bounds: List[Box], C: torch.Tensor
     return objective
 
 
+def _real_tensor(c) -> torch.Tensor:
+    """``c`` if it is a finite real (floating or integer) tensor, else a ``ValueError``."""
+    if not isinstance(c, torch.Tensor) or c.is_complex() or c.dtype == torch.bool:
+        kind = c.dtype if isinstance(c, torch.Tensor) else type(c).__name__
+        raise ValueError(f"c must be a real torch.Tensor of objective vectors (see objective_matrix), got {kind}")
+    if not torch.isfinite(c).all():
+        raise ValueError("c must be finite (no nan or inf)")
+    return c
+
+
 def _check_c(c, batch: int, num_logits: int, like: torch.Tensor) -> torch.Tensor:
     """``c`` as ``(batch, num_logits, m)``: one vector, one matrix of columns, or one per box."""
-    c = torch.as_tensor(c, dtype=like.dtype, device=like.device)
+    c = _real_tensor(c).to(dtype=like.dtype, device=like.device)
     if c.dim() == 1:
         c = c[:, None]
     if c.dim() == 2:
@@ -277,6 +299,7 @@ def crown_bounds(net: LoweredNetwork, initial_bound: Sequence[torch.Tensor], c: 
     """``linear_bounds`` on a network already lowered (``network.lower``) in the box's
     dtype and device: same arguments (but ``net`` for the model), same results."""
     l0, u0 = check_box(initial_bound)
+    _check_crown_args(net, l0, memory_mb)
     batch = l0.shape[0]
     l0, u0 = l0.flatten(1), u0.flatten(1)
     pre_bounds: List[Box] = []
@@ -298,6 +321,18 @@ def crown_bounds(net: LoweredNetwork, initial_bound: Sequence[torch.Tensor], c: 
         if c is not None:
             objective = _objective_bound(net, pre_bounds, _check_c(c, batch, net.num_logits, l0), l0, u0)
     return pre_bounds, objective
+
+
+def _check_crown_args(net, l0: torch.Tensor, memory_mb) -> None:
+    """``crown_bounds``' network (lowered, for this box's shape) and ``memory_mb`` (> 0)."""
+    if not isinstance(net, LoweredNetwork):
+        raise ValueError(f"net must be a LoweredNetwork (network.lower(model, input_shape)), got {type(net).__name__}")
+    if l0[0].numel() != net.layers[0].n_in:
+        raise ValueError(f"initial_bound of shape {tuple(l0.shape)} does not fit the network: it takes inputs of "
+                         f"shape {net.input_shape}")
+    mb = _as_number(memory_mb)
+    if mb is None or not math.isfinite(mb) or mb <= 0:
+        raise ValueError(f"memory_mb must be a number of megabytes > 0, got {memory_mb!r}")
 
 
 def linear_bounds(model: nn.Sequential, initial_bound: Sequence[torch.Tensor], c: torch.Tensor = None,

@@ -44,7 +44,8 @@ from .attacks import pgd_linf
 from .bounds import bound_propagation, crown_bounds, interval_based_bound, objective_matrix
 from .network import LoweredNetwork, lower
 from .solvers import check_time_limit, fix_highs_threads
-from .threat import check_count, check_images, check_labels, check_nonnegative, linf_box
+from .layers import check_network
+from .threat import check_count, check_flag, check_images, check_labels, check_nonnegative, linf_box
 from .verdicts import STEPS, check_steps, dearest
 from .workers import results_in_order, worker_pool
 
@@ -121,6 +122,10 @@ class CertifiedResult:
     def from_dict(cls, d: dict) -> "CertifiedResult":
         """Inverse of ``as_dict`` (e.g. for results read back from a JSON file)."""
         words = {"r": "robust", "a": "attacked", "u": "unknown"}
+        missing = [k for k in ("epsilon", "methods", "verdicts", "decided_by", "survived_pgd")
+                   if not isinstance(d, dict) or k not in d]
+        if missing:
+            raise ValueError(f"d must be a dict from CertifiedResult.as_dict(); it lacks {', '.join(missing)}")
         return cls(d["epsilon"], tuple(d["methods"]), np.array([words[c] for c in d["verdicts"]], dtype=object),
                    np.array(d["decided_by"], dtype=object), np.array([c == "1" for c in d["survived_pgd"]]),
                    dict(d.get("seconds", {})))
@@ -130,6 +135,8 @@ def accuracy_curves(results: Sequence[CertifiedResult]) -> dict:
     """``{"epsilon": [...], "pgd": [...], method: [...]}`` from results at several ε
     (for ``plotting.plot_certified_curves``)."""
     results = sorted(results, key=lambda r: r.epsilon)
+    if not results:
+        raise ValueError("results must hold at least one CertifiedResult")
     curves = {"epsilon": [r.epsilon for r in results], "pgd": [r.pgd_accuracy for r in results]}
     for m in results[0].methods:
         curves[m] = [r.certified(m) for r in results]
@@ -149,7 +156,10 @@ def bound_sandwich(model: nn.Module, x: torch.Tensor, y: int, target: int, epsil
         optimality (its status says why; ``time_limit`` seconds per MILP, ``None``: none).
     """
     from .verify import exact_milp, lp, verification_problem
-    epsilons = _check_epsilons(epsilons)
+    epsilons, time_limit = _check_epsilons(epsilons), check_time_limit(time_limit)
+    first = verification_problem(model, x, y, 0.0)
+    if target not in first.targets or isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+        raise ValueError(f"target must be a class label (int) among {first.targets} (not y), got {target!r}")
     keys = ("interval", "crown", "lp", "exact milp", "targeted pgd")
     out = {"epsilon": [], **{k: [] for k in keys}, "status": {"lp": [], "exact milp": []}}
     for eps in epsilons:
@@ -174,8 +184,10 @@ def _check_methods(methods) -> Tuple[str, ...]:
 
 
 def _check_epsilons(epsilons) -> List[float]:
-    if isinstance(epsilons, (int, float)):
+    if isinstance(epsilons, (int, float)) or (isinstance(epsilons, torch.Tensor) and epsilons.dim() == 0):
         epsilons = [epsilons]
+    if isinstance(epsilons, (str, bytes)) or not hasattr(epsilons, "__iter__"):
+        raise ValueError(f"epsilons must be a radius >= 0 or a list of them, got {epsilons!r}")
     epsilons = [check_nonnegative(e, "epsilons") for e in epsilons]
     if not epsilons:
         raise ValueError("epsilons must hold at least one radius")
@@ -185,10 +197,13 @@ def _check_epsilons(epsilons) -> List[float]:
 def _collect(data, limit: Optional[int]) -> Tuple[torch.Tensor, torch.Tensor]:
     """``(X, y)`` on the CPU from a DataLoader or a pair of tensors, cut at ``limit``."""
     if limit is not None:
-        check_count(limit, "limit (or None)", 1)
+        limit = check_count(limit, "limit (or None)", 1)
     if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], torch.Tensor):
         X, y = data
         X, y = X[:limit], y[:limit]
+    elif isinstance(data, (tuple, list, str, bytes, torch.Tensor)) or not hasattr(data, "__iter__"):
+        raise ValueError(f"data must be a pair (X, y) of tensors or a DataLoader of (X, y) batches, got "
+                         f"{type(data).__name__}" + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else ""))
     else:
         xs, ys, seen = [], [], 0
         for X, y in data:
@@ -222,10 +237,11 @@ def interval_certified(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsil
                        chunk: int = 1000) -> torch.Tensor:
     """Step "interval", batched: boolean (n,), proven robust by interval bounds (the
     chapter's analytic last layer). Runs on the CPU in float64; the model is not moved."""
-    out = []
+    out, chunk = [], check_count(chunk, "chunk", 1)
     for s in range(0, len(y), chunk):
         box = linf_box(X[s:s + chunk].double(), epsilon)
         bounds = bound_propagation(model, box)
+        check_labels(X, y, "y", bounds[-1][0].shape[1])
         C = _objective_matrices(y[s:s + chunk], bounds[-1][0].shape[1])
         out.append(_margins_ok(interval_based_bound(model, C, bounds), y[s:s + chunk]))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
@@ -235,7 +251,8 @@ def crown_certified(net: LoweredNetwork, X: torch.Tensor, y: torch.Tensor, epsil
                     chunk: int = 250) -> torch.Tensor:
     """Step "crown", batched: boolean (n,), proven robust by CROWN-style linear bounds on
     the lowered network ``net`` (``network.lower``, float64 on the CPU)."""
-    out = []
+    out, chunk = [], check_count(chunk, "chunk", 1)
+    check_labels(X, y, "y", net.num_logits)
     for s in range(0, len(y), chunk):
         box = linf_box(X[s:s + chunk].double(), epsilon)
         _, bound = crown_bounds(net, box, _objective_matrices(y[s:s + chunk], net.num_logits))
@@ -382,15 +399,16 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
     """
     methods, epsilons = _check_methods(methods), _check_epsilons(epsilons)
     workers, pgd_steps = check_count(workers, "workers", 1), check_count(pgd_steps, "pgd_steps", 1)
-    time_limit = check_time_limit(time_limit)
+    time_limit, progress = check_time_limit(time_limit), check_flag(progress, "progress")
     X, y = _collect(data, limit)
+    net = lower(check_network(model), X.shape[1:])
+    check_labels(X, y, "data (labels)", net.num_logits)
     device = next(model.parameters()).device
     cpu_model = model if device.type == "cpu" else _cpu_copy(model)
     with torch.no_grad():
         correct = torch.cat([model(X[s:s + 500].to(device)).argmax(1).cpu() == y[s:s + 500]
                              for s in range(0, len(y), 500)])
-    run = _Run(model, cpu_model, lower(model, X.shape[1:]), X, y, correct, methods, pgd_steps, time_limit,
-               workers, progress)
+    run = _Run(model, cpu_model, net, X, y, correct, methods, pgd_steps, time_limit, workers, progress)
     out = []
     try:
         for eps in epsilons:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 import time
@@ -171,6 +172,19 @@ def _whole(high: Optional[int] = None) -> Callable[[str], int]:
     return parse
 
 
+def _number(low: Optional[float], allowed: str) -> Callable[[str], float]:
+    """An argparse type: a finite number >= ``low`` (``None``: > 0)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or (value <= 0 if low is None else value < low):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return value
+    return parse
+
+
 def _add_evaluate(sub) -> None:
     from .evaluate import CHAPTER_SETTINGS
     from .models import MNIST_MODELS
@@ -196,11 +210,12 @@ def _add_certified(sub) -> None:
     p = sub.add_parser("certified", help="certified accuracy over the first n test images",
                        description=run_certified.__doc__)
     p.add_argument("--model", default="small", choices=MNIST_MODELS)
-    p.add_argument("--eps", type=float, nargs="+", default=[0.05])
-    p.add_argument("--n", type=int, default=1000, help="first n test images")
+    p.add_argument("--eps", type=_number(0.0, "a radius >= 0"), nargs="+", default=[0.05])
+    p.add_argument("--n", type=_whole(config.FULL_TEST_SET), default=1000, help="first n test images")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    p.add_argument("--time-limit", type=float, default=None, help="seconds per solver call")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--time-limit", type=_number(None, "a number of seconds > 0"), default=None,
+                   help="seconds per solver call")
+    p.add_argument("--workers", type=_whole(), default=1)
     p.add_argument("--out", default=None,
                    help="record to write: a name such as certified_small (stored with the package, "
                         "read by notebook 09) or a path ending in .json; default: print only")

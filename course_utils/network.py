@@ -11,6 +11,7 @@ starts (``verify``) all read this one object; the model itself is never touched 
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .layers import AffineLayer, Shape, rule_for
+from .layers import AffineLayer, Shape, check_network, rule_for
 
 
 @dataclass
@@ -63,6 +64,9 @@ class LoweredNetwork:
         out of a per-module list such as ``bound_propagation``'s (the chapter's
         notation, ``bounds[i]`` for module ``i``), for the ``box``-th box of its batch."""
         out = []
+        batch = bounds[0][0].shape[0]
+        if isinstance(box, bool) or not isinstance(box, numbers.Integral) or not 0 <= box < batch:
+            raise ValueError(f"box must be the index of a box of the batch, an integer in 0 .. {batch - 1}, got {box!r}")
         for layer in self.layers[:-1]:
             l, u = bounds[layer.index]
             out.append(tuple(t[box].reshape(-1).detach().double().cpu().numpy() for t in (l, u)))
@@ -72,6 +76,8 @@ class LoweredNetwork:
         """The pre-activations of every affine layer at the flattened input ``x``
         (``(n_in,)``, float64 numpy): what the network computes, layer by layer."""
         a, out = np.asarray(x, float), []
+        if a.shape != (self.layers[0].n_in,):
+            raise ValueError(f"x must be one flattened input of {self.layers[0].n_in} numbers, got shape {a.shape}")
         for W, b in self.matrices():
             pre = W @ a + b
             out.append(pre)
@@ -91,7 +97,7 @@ def lower(model: nn.Module, input_shape: Sequence[int], dtype: torch.dtype = tor
             structure the programs cannot encode (two affine layers without a ReLU
             between them, a ReLU that follows no affine layer, no affine last layer).
     """
-    shape, layers, after_affine = tuple(int(s) for s in input_shape), [], False
+    shape, layers, after_affine = _check_lowering(model, input_shape, dtype, device), [], False
     with torch.no_grad():
         for position, module in enumerate(model):
             rule = rule_for(module, position)
@@ -111,3 +117,21 @@ def lower(model: nn.Module, input_shape: Sequence[int], dtype: torch.dtype = tor
     if not after_affine:
         raise NotImplementedError("the network must end with a Linear (or Conv2d) layer: its logits")
     return LoweredNetwork(layers, tuple(int(s) for s in input_shape), dtype, torch.device(device))
+
+
+def _check_lowering(model, input_shape, dtype, device) -> Shape:
+    """``lower``'s arguments: an ``nn.Sequential``, a shape of whole numbers >= 1, a
+    floating dtype, a device this machine has. Returns the shape as a tuple."""
+    from .config import check_device
+    check_network(model)
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if not shape or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape):
+        raise ValueError(f"input_shape must be one input's shape without the batch dimension, whole numbers "
+                         f">= 1 such as (1, 28, 28); got {input_shape!r}")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be a floating torch dtype such as torch.float64, got {dtype!r}")
+    check_device(device, "lower(device=...)")
+    return tuple(int(s) for s in shape)

@@ -28,7 +28,7 @@ import numpy as np
 from scipy import sparse
 
 from .relu import relu_bigm_rows, relu_hull_cuts, relu_phases
-from .solvers import Solution, new_highs, run_highs
+from .solvers import Solution, check_time_limit, new_highs, run_highs
 
 Layers = Sequence[Tuple[object, np.ndarray]]
 """``[(W, b), ...]`` of every affine layer, the last giving the logits (``LoweredNetwork.matrices()``)."""
@@ -164,6 +164,7 @@ def build_program(layers: Layers, box: Tuple[np.ndarray, np.ndarray],
     layers = [(W.tocsr().astype(float) if sparse.issparse(W) else np.asarray(W, float), np.asarray(b, float))
               for W, b in layers]
     num_hidden = len(layers) - 1 if hidden_layers is None else hidden_layers
+    _check_program_args(layers, box, pre_bounds, num_hidden)
     builder = _Builder()
     x_cols = builder.columns(*(np.asarray(t, float).ravel() for t in box))
     prev, per_layer = x_cols, []
@@ -179,6 +180,25 @@ def build_program(layers: Layers, box: Tuple[np.ndarray, np.ndarray],
     return ReluProgram(layers, relax, num_hidden, cat(builder.col_lower), cat(builder.col_upper),
                        np.concatenate(builder.integer).astype(bool), A, cat(builder.row_lower),
                        cat(builder.row_upper), x_cols, a_cols, v_cols, p_cols, unstable)
+
+
+def _check_program_args(layers, box, pre_bounds, num_hidden: int) -> None:
+    """``build_program``'s box (``layers[0]``'s inputs) and bounds (one pair per hidden
+    layer, each neuron's): finite where they must be, lower <= upper."""
+    def pair(bounds, n: int, name: str, finite: bool) -> None:
+        l, u = (np.asarray(t, float).ravel() for t in bounds)
+        if l.shape != (n,) or u.shape != (n,):
+            raise ValueError(f"{name} must be a pair (l, u) of {n} numbers each, got {l.size} and {u.size}")
+        if np.isnan(l).any() or np.isnan(u).any() or (finite and not (np.isfinite(l).all() and np.isfinite(u).all())):
+            raise ValueError(f"{name} must be finite (no nan or inf)")
+        if (l > u).any():
+            raise ValueError(f"{name} is empty: l > u somewhere; need l <= u")
+
+    pair(box, layers[0][0].shape[1], "box", True)
+    if len(pre_bounds) < num_hidden:
+        raise ValueError(f"pre_bounds must hold one (l, u) per hidden layer ({num_hidden}), got {len(pre_bounds)}")
+    for k in range(num_hidden):
+        pair(pre_bounds[k], layers[k][0].shape[0], f"pre_bounds[{k}]", True)
 
 
 def logit_objective(program: ReluProgram, c: np.ndarray) -> Tuple[np.ndarray, np.ndarray, float]:
@@ -213,6 +233,8 @@ def hull_cuts(program: ReluProgram, values: np.ndarray, tol: float = 1e-5,
     previous layer's activations, boxed by their column bounds. Neurons are handled
     about ``chunk_weights`` weights at a time (a lowered convolution is wide)."""
     values = np.asarray(values, float)
+    if values.shape != (program.num_col,):
+        raise ValueError(f"values must hold every column of the program ({program.num_col}), got shape {values.shape}")
     cuts = []
     for k in range(program.num_hidden):
         W, b = program.layers[k]
@@ -294,10 +316,15 @@ class HighsProgram:
 
     def set_logit_objective(self, c: np.ndarray) -> None:
         """Minimise ``c^T z_{d+1}``, the logits' combination ``c``."""
+        n = self.program.layers[self.program.num_hidden][0].shape[0]
+        if np.shape(c) != (n,) or not np.isfinite(np.asarray(c, float)).all():
+            raise ValueError(f"c must be {n} finite numbers, one per logit; got shape {np.shape(c)}")
         self.set_objective(*logit_objective(self.program, np.asarray(c, float)))
 
     def start_from(self, x: np.ndarray) -> None:
         """Give the next MIP solve the network's own point at input ``x`` (e.g. from PGD)."""
+        if np.shape(x) != (self.program.x_cols.size,):
+            raise ValueError(f"x must be a flattened input of {self.program.x_cols.size} numbers, got shape {np.shape(x)}")
         self._start = start_values(self.program, x)
 
     def column_values(self) -> np.ndarray:
@@ -312,6 +339,7 @@ class HighsProgram:
         once its bound is above 0; the status is then ``"infeasible"`` (minimum > 0:
         robust) or ``"interrupted"`` with ``primal < 0`` (an attack), or a time limit.
         An interrupt (SIGINT) stops the run and raises ``KeyboardInterrupt``."""
+        time_limit = check_time_limit(time_limit)
         if self.mip or self._stale:
             self.highs = self._fresh()
         h = self.highs
@@ -395,6 +423,8 @@ def solve_with_cuts(program: HighsProgram, rounds: int = 8, stop_above: float = 
     """
     if program.mip:
         raise ValueError("solve_with_cuts needs the LP relaxation (build_program(..., relax=True))")
+    from .threat import check_count      # here: worker processes import this module without torch
+    rounds, time_limit = check_count(rounds, "rounds", 0), check_time_limit(time_limit)
     s = program.solve(time_limit=time_limit)
     values, added = [s.value], []
     for _ in range(rounds):
@@ -434,9 +464,12 @@ def cvxpy_program(layers: Layers, c, box: Tuple[np.ndarray, np.ndarray],
     ``build_program``, flattened ``box``, numpy ``pre_bounds`` per hidden layer)."""
     import cvxpy as cp
     W, b = [w for w, _ in layers], [np.asarray(v, float) for _, v in layers]
-    c = np.asarray(c, dtype=float).reshape(-1)
-    if c.shape[0] != W[-1].shape[0]:
-        raise ValueError(f"c must have one entry per logit ({W[-1].shape[0]}), got {c.shape[0]}")
+    try:
+        c = np.asarray(c, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"c must be numbers, one per logit ({W[-1].shape[0]}), got {c!r}") from None
+    if c.shape[0] != W[-1].shape[0] or not np.isfinite(c).all():
+        raise ValueError(f"c must have one finite entry per logit ({W[-1].shape[0]}), got {c.shape[0]}")
     d = len(W) - 1
     z = [cp.Variable(W[0].shape[1])] + [cp.Variable(w.shape[0]) for w in W]
     v, constraints = [], [z[0] >= box[0], z[0] <= box[1]]
@@ -475,6 +508,8 @@ def _cvxpy_relu(a, p, v, l: np.ndarray, u: np.ndarray, relax: bool) -> list:
 def _chapter_program(model, c, initial_bound, bounds, relax: bool, stable_binaries: bool):
     from .bounds import check_box
     from .network import lower
+    from .threat import check_flag
+    stable_binaries = check_flag(stable_binaries, "stable_binaries")
     l0, u0 = check_box(initial_bound)
     if l0.shape[0] != 1:
         raise ValueError(f"initial_bound must hold one box (batch 1), got a batch of {l0.shape[0]}")

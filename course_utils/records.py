@@ -186,6 +186,8 @@ def load_certified(model_name: str) -> dict:
     ``{"model", "n", "command", "seconds", "results": [CertifiedResult, ...]}``."""
     from .certified import CertifiedResult
 
+    if not isinstance(model_name, str) or not model_name.isidentifier():
+        raise ValueError(f"model_name must be a model's name such as 'small', got {model_name!r}")
     record = read(f"certified_{model_name}")
     if not record:
         raise FileNotFoundError(

@@ -85,7 +85,7 @@ def check_time_limit(time_limit, name: str = "time_limit") -> Optional[float]:
 
 def time_limit_options(solver: str, time_limit: Optional[float]) -> dict:
     """The cvxpy keyword arguments that give ``solver`` the time limit (``{}`` for none)."""
-    if time_limit is None:
+    if check_time_limit(time_limit) is None:
         return {}
     option = EXACT_SOLVERS.get(solver)
     if option is None:
@@ -165,7 +165,9 @@ def new_highs(options: Optional[dict] = None):
         h = highspy.Highs()
     h.silent()
     for name, value in (options or {}).items():
-        h.setOptionValue(name, value)
+        if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise ValueError(f"options: HiGHS has no option {name!r} taking the value {value!r} (see HiGHS's "
+                             f"list of options)")
     return h
 
 
@@ -173,6 +175,8 @@ def fix_highs_threads(threads: int) -> None:
     """Start this process's HiGHS scheduler with ``threads`` threads (a tiny LP run with that
     option). For worker processes, which share the cores: every later HiGHS run of the
     process keeps that count (one that asks for another count fails)."""
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")    # (no torch in the workers)
     h = new_highs({"threads": int(threads)})
     h.addVar(0.0, 1.0)
     h.run()

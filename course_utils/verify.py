@@ -45,7 +45,8 @@ from .programs import (QUIET_MIP_OPTIONS, HighsProgram, build_program, cvxpy_pro
                        solve_with_cuts)
 from .relu import relu_phases
 from .solvers import DEFAULT_SOLVER, Solution, check_solver, check_time_limit, solve_cvxpy
-from .threat import check_count, check_images, check_nonnegative, linf_box
+from .layers import check_network
+from .threat import check_count, check_flag, check_images, check_nonnegative, linf_box
 from .verdicts import SOLVER_STEPS, check_step, check_steps, dearest
 from .workers import completed, worker_pool
 
@@ -194,14 +195,38 @@ class Problem:
         return points.cpu(), objective.cpu()
 
 
-def _check_label(y, num_classes: int) -> int:
+def _check_label(y, num_classes: int, name: str = "y") -> int:
     if isinstance(y, torch.Tensor):
         if y.numel() != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-            raise ValueError(f"y must be an integer class label in 0..{num_classes - 1}, got the tensor {y!r}")
+            raise ValueError(f"{name} must be an integer class label in 0..{num_classes - 1}, got the tensor {y!r}")
         y = y.reshape(-1)[0].item()
     if isinstance(y, bool) or not isinstance(y, numbers.Integral) or not 0 <= int(y) < num_classes:
-        raise ValueError(f"y must be an integer class label in 0..{num_classes - 1}, got {y!r}")
+        raise ValueError(f"{name} must be an integer class label in 0..{num_classes - 1}, got {y!r}")
     return int(y)
+
+
+def _check_targets(targets, y: int, num_classes: int) -> List[int]:
+    """Distinct class labels other than ``y`` (a sequence or an integer tensor), as ints."""
+    if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
+        raise ValueError(f"targets must be a list of class labels in 0..{num_classes - 1} other than y={y}, "
+                         f"got {targets!r}")
+    targets = [_check_label(t, num_classes, "targets") for t in targets]
+    if y in targets or not targets or len(set(targets)) < len(targets):
+        raise ValueError(f"targets must be distinct class labels in 0..{num_classes - 1} other than "
+                         f"y={y}, got {targets}")
+    return targets
+
+
+def _check_lowered(net, model: nn.Module, x: torch.Tensor) -> LoweredNetwork:
+    """``net`` given to ``verification_problem``: ``model`` lowered for ``x``'s shape."""
+    if not isinstance(net, LoweredNetwork):
+        raise ValueError(f"net must be network.lower(model, x.shape[1:]), a LoweredNetwork; got {type(net).__name__}")
+    modules = [i for i, m in enumerate(model) if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if tuple(net.input_shape) != tuple(x.shape[1:]) or [layer.index for layer in net.layers] != modules:
+        raise ValueError(f"net must be this model lowered for inputs of shape {tuple(x.shape[1:])} "
+                         f"(network.lower(model, x.shape[1:])); it was lowered for {tuple(net.input_shape)} or "
+                         f"from another model")
+    return net
 
 
 def verification_problem(model: nn.Module, x: torch.Tensor, y, epsilon: float,
@@ -222,15 +247,12 @@ def verification_problem(model: nn.Module, x: torch.Tensor, y, epsilon: float,
     if x.dim() < 2 or x.shape[0] != 1:
         raise ValueError(f"x must be one image with a batch dimension of 1, e.g. (1, 1, 28, 28); "
                          f"got shape {tuple(x.shape)}")
-    net = lower(model, x.shape[1:]) if net is None else net
+    net = lower(model, x.shape[1:]) if net is None else _check_lowered(net, check_network(model), x)
     y = _check_label(y, net.num_logits)
     if targets is None:
         targets = [t for t in range(net.num_logits) if t != y]
     else:
-        targets = [_check_label(t, net.num_logits) for t in targets]
-        if y in targets or not targets or len(set(targets)) < len(targets):
-            raise ValueError(f"targets must be distinct class labels in 0..{net.num_logits - 1} other than "
-                             f"y={y}, got {targets}")
+        targets = _check_targets(targets, y, net.num_logits)
     param = next(model.parameters(), None)
     x = x.detach().cpu().to(param.dtype if param is not None else x.dtype)
     box = tuple(t.double() for t in linf_box(x, epsilon))
@@ -257,7 +279,14 @@ def pgd_targets(model: nn.Module, x: torch.Tensor, y: int, targets: Sequence[int
         objective ``logit_y - logit_t``.
     """
     epsilon = check_nonnegative(epsilon, "epsilon")
-    targets = torch.as_tensor(list(targets), dtype=torch.long)
+    check_images(x, "x")
+    if x.shape[0] != 1:
+        raise ValueError(f"x must be one image with a batch dimension of 1, got shape {tuple(x.shape)}")
+    num_classes = lower(check_network(model), x.shape[1:]).num_logits      # (not a model call: modes untouched)
+    y = _check_label(y, num_classes)
+    targets = torch.as_tensor(_check_targets(targets, y, num_classes), dtype=torch.long)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
     X = x.expand(len(targets), *x.shape[1:])
     lower_box, upper_box = linf_box(X, epsilon)
     generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -296,8 +325,12 @@ def _replay(p: Problem, point: np.ndarray, program_logits, result: TargetResult)
 
 
 def _pick(p: Problem, targets) -> List[int]:
+    if not isinstance(p, Problem):
+        raise ValueError(f"p must be a Problem (verification_problem(model, x, y, epsilon)), got {type(p).__name__}")
     if targets is None:
         return list(p.targets)
+    if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
+        raise ValueError(f"targets must be a list among the problem's targets {p.targets}, got {targets!r}")
     bad = [t for t in targets if t not in p.targets]
     if bad:
         raise ValueError(f"targets must be among the problem's targets {p.targets}, got {list(targets)}")
@@ -311,6 +344,7 @@ def _certificate(p: Problem, step: str, results: List[TargetResult], start: floa
 def targeted_pgd(p: Problem, targets: Optional[Sequence[int]] = None) -> Certificate:
     """Step "targeted pgd": ``pgd_targets`` towards each target; "attacked" where the
     model's objective at the replayed point is <= 0 (the witness), else "unknown"."""
+    targets = _pick(p, targets)
     start, results = time.perf_counter(), []
     points, _ = p.pgd_points
     for t in _pick(p, targets):
@@ -334,12 +368,14 @@ def _bound_step(p: Problem, step: str, bounds: torch.Tensor, targets, start: flo
 
 def interval(p: Problem, targets: Optional[Sequence[int]] = None) -> Certificate:
     """Step "interval": the chapter's interval-based bound (notebook 08); "robust" where > 0."""
+    targets = _pick(p, targets)
     start = time.perf_counter()
     return _bound_step(p, "interval", interval_based_bound(p.model, p.C, p.interval_bounds)[0], targets, start)
 
 
 def crown(p: Problem, targets: Optional[Sequence[int]] = None) -> Certificate:
     """Step "crown": CROWN-style linear bounds (notebook 09); "robust" where > 0."""
+    targets = _pick(p, targets)
     start = time.perf_counter()
     return _bound_step(p, "crown", p.crown[1], targets, start)
 
@@ -368,6 +404,7 @@ def lp(p: Problem, targets: Optional[Sequence[int]] = None, *, solver: str = DEF
     target, with ``solver`` (HiGHS directly, any other through ``form_lp``'s program) and
     ``time_limit`` seconds per LP (``None``: none). "robust" where its minimum is > 0;
     "attacked" where its optimal input, replayed on the model, is a real attack."""
+    targets = _pick(p, targets)
     start, results = time.perf_counter(), []
     solver, time_limit = check_solver(solver, integer=False), check_time_limit(time_limit)
     pre = p.net.hidden_bounds(p.interval_bounds)
@@ -397,6 +434,7 @@ def lp_cuts(p: Problem, targets: Optional[Sequence[int]] = None, *, rounds: int 
     ``rounds`` rounds of cuts from each ReLU's convex hull over its input box (notebook
     07; ``rounds=0``: the plain LP). "robust" where its minimum is > 0. HiGHS only (the
     cuts are added to HiGHS's model); ``time_limit`` seconds per LP solve."""
+    targets = _pick(p, targets)
     if check_solver(solver, integer=False) != "HIGHS":
         raise ValueError(f"step 'lp+cuts' needs solver='HIGHS' (cuts are added to HiGHS's own model), "
                          f"got {solver!r}; leave 'lp+cuts' out of the steps to use {solver!r}")
@@ -416,12 +454,13 @@ def lp_cuts(p: Problem, targets: Optional[Sequence[int]] = None, *, rounds: int 
 
 def _sign_result(p: Problem, t: int, s: Solution) -> TargetResult:
     """A sign decision's answer: "robust" when every branch was cut off at 0 (or its bound
-    is above 0), "attacked" when it found a point with objective <= 0."""
+    is above 0), "attacked" when it found a point with objective <= 0. A robust answer
+    has no ``bound``: with the cutoff at 0, HiGHS's own bound (and an "optimal" value)
+    proves only the sign, not the minimum (one was found 2 % above the true minimum)."""
     r = TargetResult(t, "unknown", decided_by="milp", status=s.status, seconds=s.seconds)
     if s.status == "infeasible" or (s.bound is not None and s.bound > 0):
         r.verdict = "robust"
         r.status = "infeasible" if s.status != "optimal" else s.status
-        r.bound = s.bound if (s.bound is not None and math.isfinite(s.bound) and s.bound > 0) else None
     if _is_attack(s):
         r.verdict = "attacked"
         _replay(p, s.x, s.logits, r)
@@ -459,7 +498,9 @@ def milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limit: Opt
     pool the caller runs (``workers.worker_pool``), to solve several targets at once
     (HiGHS only). ``stop_at_attack``: stop at the first attack (the image is then not
     robust); targets not solved are "unknown" with status "skipped"."""
+    targets = _pick(p, targets)
     solver, time_limit = check_solver(solver, integer=True), check_time_limit(time_limit)
+    stop_at_attack = check_flag(stop_at_attack, "stop_at_attack")
     parallel = isinstance(workers, Executor) or check_count(workers, "workers", 1) > 1
     if parallel and solver != "HIGHS":
         raise ValueError(f"workers other than 1 need solver='HIGHS', got {solver!r}")
@@ -490,9 +531,12 @@ def exact_milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limi
                solver: str = DEFAULT_SOLVER) -> Certificate:
     """Step "exact milp": each minimum solved exactly (the chapter's values; notebook 06),
     on tightened bounds, HiGHS starting from the targeted PGD point. ``value`` is the
-    minimum when proven optimal, its sign the verdict, the minimiser the witness;
-    stopped by ``time_limit`` (seconds per MILP, ``None``: none), the best proven bound
-    is kept and the verdict is "robust" only if that bound is > 0."""
+    minimum when the solver calls it optimal (within its gap: HiGHS's 1e-4 relative,
+    1e-6 absolute), the minimiser the witness; ``bound`` is the proven lower bound
+    (HiGHS's dual bound, at most ``value``). "robust" only if that bound is > 0,
+    "attacked" if the value is <= 0; stopped by ``time_limit`` (seconds per MILP,
+    ``None``: none), the best proven bound is kept."""
+    targets = _pick(p, targets)
     solver, time_limit = check_solver(solver, integer=True), check_time_limit(time_limit)
     start, results = time.perf_counter(), []
     program = HighsProgram(build_program(p.net.matrices(), p.flat_box, p.tightened), QUIET_MIP_OPTIONS) \
@@ -506,8 +550,9 @@ def exact_milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limi
             s = _solve_chapter_program(p, t, p.tightened, False, solver, time_limit)
         r = TargetResult(t, "unknown", decided_by="exact milp", status=s.status, seconds=s.seconds)
         if s.status == "optimal":
-            r.value = r.bound = s.value
-            r.verdict = "robust" if s.value > 0 else "attacked"
+            # "optimal" is within the solver's gap: the bound is the proven one below the value
+            r.value, r.bound = s.value, s.value if s.bound is None else min(s.value, s.bound)
+            r.verdict = "robust" if r.bound > 0 else ("attacked" if s.value <= 0 else "unknown")
         elif s.bound is not None and math.isfinite(s.bound):
             r.bound = s.bound
             r.verdict = "robust" if s.bound > 0 else "unknown"
@@ -551,7 +596,8 @@ def decide(p: Problem, steps: Sequence[str] = DECIDE_STEPS, *, time_limit: Optio
     (the image's verdict is then known); targets not yet settled stay "unknown" with
     status "skipped", and the MILP takes the open targets lowest bound first.
     """
-    steps = check_steps(steps, DECIDE_CHOICES)
+    _pick(p, None)
+    steps, stop_at_attack = check_steps(steps, DECIDE_CHOICES), check_flag(stop_at_attack, "stop_at_attack")
     cut_rounds, time_limit = check_count(cut_rounds, "cut_rounds", 0), check_time_limit(time_limit)
     if not isinstance(workers, Executor):
         check_count(workers, "workers", 1)
@@ -624,9 +670,9 @@ def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit:
     net = lower(model, l0.shape[1:]) if net is None else net
     crown_pre = crown_bounds(net, (l0, u0))[0] if crown_pre is None else crown_pre
     pre = [(lc[0].double().cpu().numpy(), uc[0].double().cpu().numpy()) for lc, uc in crown_pre[:-1]]
-    if not lp:
+    if not check_flag(lp, "lp"):
         return pre
-    time_limit = check_time_limit(time_limit)
+    time_limit, max_lp_neurons = check_time_limit(time_limit), check_count(max_lp_neurons, "max_lp_neurons", 0)
     layers, box = net.matrices(), (l0[0].reshape(-1).numpy(), u0[0].reshape(-1).numpy())
     for k in range(1, net.num_hidden):
         unstable = np.flatnonzero(relu_phases(*pre[k])[2])

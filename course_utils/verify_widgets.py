@@ -14,6 +14,9 @@ from typing import Callable, Dict, Optional, Tuple
 import ipywidgets as widgets
 
 from . import widget_tables as wt
+from .solvers import check_time_limit
+from .threat import check_count, check_flag, check_nonnegative
+from .verdicts import check_steps
 from .widget_core import LiveFigure
 
 LIVE_LABEL = "compute live (slow)"
@@ -28,12 +31,29 @@ def _model_epsilon_image(models: dict, model, epsilon: float, eps_max: float, st
         raise ValueError(f"model must be one of {list(models)}, got {model!r}")
     if n < 1:
         raise ValueError("X must hold at least one image")
+    eps_max = check_nonnegative(eps_max, "eps_max")
+    if not 0 <= check_nonnegative(epsilon, "epsilon") <= eps_max or eps_max == 0:
+        raise ValueError(f"epsilon must be in 0 .. eps_max = {eps_max:g} (and eps_max > 0), got {epsilon!r}")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
+        raise ValueError(f"index must be an image's index, an integer in 0 .. {n - 1}, got {index!r}")
     return dict(
         name=widgets.Dropdown(options=list(models), value=model or list(models)[0], description="model"),
         epsilon=widgets.FloatSlider(value=epsilon, min=0.0, max=eps_max, step=step, readout_format=".3f",
                                     description="ε", continuous_update=False),
         index=widgets.IntSlider(value=index, min=0, max=n - 1, description="image", continuous_update=False),
     )
+
+
+def _check_data(models, X, y) -> None:
+    """The widgets' ``models`` (a non-empty dict name -> classifier) and images ``X`` with labels ``y``."""
+    from .models import count_classes
+    from .threat import check_images, check_labels, check_model
+    if not isinstance(models, dict) or not models:
+        raise ValueError(f"models must be a non-empty dict of name -> model, e.g. {{'small': small}}; got "
+                         f"{type(models).__name__}" + (" (empty)" if isinstance(models, dict) else ""))
+    for name, net in models.items():
+        check_model(net, f"models[{name!r}]")
+    check_labels(check_images(X, "X"), y, num_classes=min(count_classes(net, X) for net in models.values()))
 
 
 def logit_bounds_widget(models: dict, X, y, epsilon: float = 0.1, index: int = 0, model: str = None) -> LiveFigure:
@@ -44,6 +64,8 @@ def logit_bounds_widget(models: dict, X, y, epsilon: float = 0.1, index: int = 0
     from .bounds import bound_propagation
     from .plotting import plot_logit_bounds
     from .threat import linf_box
+
+    _check_data(models, X, y)
 
     def draw(name, epsilon, index):
         net = models[name]
@@ -130,8 +152,12 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
     """
     from .plotting import plot_bound_comparison
 
+    _check_data(models, X, y)
+    methods = check_steps(methods, ("interval", "crown", "lp", "lp+cuts", "milp", "exact milp"), "methods")
+    milp_models = (milp_models,) if isinstance(milp_models, str) else tuple(milp_models)
+    time_limit, live = check_time_limit(time_limit), check_flag(live, "live")
     source = _Source("bounds", models, X, y)
-    n = min(n_images, len(X))
+    n = min(check_count(n_images, "n_images", 1), len(X))
 
     def row_of(name, method, index, eps, live):
         if method == "interval":
@@ -180,7 +206,9 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
     METHODS = wt.WIDGET_CASCADE
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    n = min(M * N, len(X))
+    _check_data(models, X, y)
+    time_limit, live = check_time_limit(time_limit), check_flag(live, "live")
+    n = min(check_count(M, "M", 1) * check_count(N, "N", 1), len(X))
     source = _Source("certified", models, X[:n], y[:n])
 
     def draw(name, epsilon, method, live):

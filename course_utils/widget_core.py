@@ -118,6 +118,15 @@ class LiveFigure(widgets.VBox):
         if outputs is None:
             try:
                 outputs = tuple(_as_output(item) for item in self._draw(**self.values()))
+            except KeyboardInterrupt:
+                # the kernel was interrupted mid-drawing: say so rather than keep showing
+                # the drawing of another setting; the caller gets the interrupt, without the
+                # solver's frames (a long traceback takes IPython seconds to print)
+                plt.close("all")
+                message = "interrupted before this setting was drawn: move a control to draw again"
+                self.out.outputs = (text_output(message, "stderr"),)
+                self.renders += 1
+                raise KeyboardInterrupt(f"the widget was {message}") from None
             except Exception as exc:
                 plt.close("all")
                 if raise_errors:

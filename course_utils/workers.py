@@ -86,6 +86,8 @@ def worker_pool(workers: int, initializer: Optional[Callable] = None, initargs: 
     module-level function), e.g. to set torch's thread count."""
     from .threat import check_count      # here: a worker imports this module, and must not need torch
     workers = check_count(workers, "workers", 1)
+    if initializer is not None and not callable(initializer):
+        raise ValueError(f"initializer must be a function (module-level, picklable) or None, got {initializer!r}")
     before = set(multiprocessing.active_children())
     tracker = _tracker_pid()
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),

@@ -17,6 +17,17 @@ settings.register_profile("explore", derandomize=False, database=None, deadline=
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "course"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` run only when asked for by name (``-m slow``, ``make test-slow``):
+    whatever other ``-m`` expression a command line gives, they stay out of it."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: select with -m slow (make test-slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def test_images():
     """The first 100 MNIST test images and labels."""

@@ -28,3 +28,12 @@ def test_no_function_of_the_verification_half_is_longer_than_60_lines():
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 assert node.end_lineno - node.lineno + 1 <= 60, f"{name}.{node.name}"
+
+
+def test_the_worker_processes_import_no_torch():
+    # the sign decisions run in spawned workers: programs, solvers and workers must load
+    # without torch (an import of torch there made worker start-up slow and the pool fragile)
+    import subprocess
+    import sys
+    code = "import sys, course_utils.programs, course_utils.workers; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=config.ROOT).returncode == 0

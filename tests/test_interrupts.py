@@ -9,6 +9,8 @@ until the KeyboardInterrupt reaches the caller (the script's last lines, or the
 kernel's reply); the process's own exit afterwards (torch alone takes 1-2 s to tear
 down on a busy machine) is only required to leave nothing behind."""
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -150,7 +152,9 @@ def test_sigint_to_the_main_process_stops_everything_within_two_seconds(case):
         assert "results are discarded" in stderr
 
 
-def test_interrupting_a_jupyter_kernel_stops_certified_accuracy_and_its_workers():
+@contextlib.contextmanager
+def jupyter_kernel():
+    """A fresh IPython kernel in the repository: ``(manager, client, kernel pid)``."""
     jupyter_client = pytest.importorskip("jupyter_client")
     km = jupyter_client.KernelManager(kernel_name="python3")
     km.start_kernel(cwd=str(config.ROOT), env=dict(os.environ, COURSE_N_EVAL="1000"))
@@ -158,26 +162,112 @@ def test_interrupting_a_jupyter_kernel_stops_certified_accuracy_and_its_workers(
         kc = km.client()
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
-        kernel_pid = km.provisioner.process.pid
-        kc.execute(SETUP + "from course_utils.certified import certified_accuracy\nX, y = eval_subset(80)\n",
-                   reply=True, timeout=120)
-        msg_id = kc.execute("r = certified_accuracy(load_model('small'), (X, y), 0.1, ['crown', 'milp'], "
-                            "workers=2, progress=False)")
-        wait_until(lambda: len(descendants(kernel_pid)) >= 2, 120, "the worker processes")
-        time.sleep(3.0)
-        children = descendants(kernel_pid)
-        start = time.monotonic()
-        km.interrupt_kernel()
-        reply = kc.get_shell_msg(timeout=30)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = kc.get_shell_msg(timeout=30)
-        seconds = time.monotonic() - start
-        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
-        assert "results are discarded" in reply["content"]["evalue"]
-        assert seconds < LIMIT_S + 0.5, f"the kernel answered {seconds:.2f} s after the interrupt"
-        assert not alive(children) and not descendants(kernel_pid), descendants(kernel_pid)
-        # and the kernel is still usable
-        assert kc.execute("1 + 1", reply=True, timeout=30)["content"]["status"] == "ok"
+        yield km, kc, km.provisioner.process.pid
         kc.stop_channels()
     finally:
         km.shutdown_kernel(now=True)
+
+
+def interrupt_kernel_run(km, kc, kernel_pid: int, code: str, workers: int) -> tuple:
+    """Run ``code``, interrupt it through the kernel's own interrupt request (as JupyterLab's
+    "Interrupt kernel" does) once its workers are up and it has run 3 s; return the reply's
+    content, the seconds from the request to the reply, and the kernel's children then."""
+    msg_id = kc.execute(code)
+    if workers:
+        wait_until(lambda: len(descendants(kernel_pid)) >= workers, 120, "the worker processes")
+    time.sleep(3.0)
+    children = descendants(kernel_pid)
+    assert len(children) >= workers
+    start = time.monotonic()
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=30)
+    return reply["content"], time.monotonic() - start, children
+
+
+def check_stopped(km, kc, kernel_pid, content, seconds, children, what):
+    assert content["status"] == "error" and content["ename"] == "KeyboardInterrupt", content
+    assert seconds < LIMIT_S + 0.5, f"{what}: the kernel answered {seconds:.2f} s after the interrupt"
+    assert not alive(children) and not descendants(kernel_pid), descendants(kernel_pid)
+    # and the kernel is still usable
+    assert kc.execute("1 + 1", reply=True, timeout=30)["content"]["status"] == "ok"
+
+
+def test_interrupting_a_jupyter_kernel_stops_certified_accuracy_and_its_workers():
+    with jupyter_kernel() as (km, kc, pid):
+        kc.execute(SETUP + "from course_utils.certified import certified_accuracy\nX, y = eval_subset(80)\n",
+                   reply=True, timeout=120)
+        content, seconds, children = interrupt_kernel_run(
+            km, kc, pid, "r = certified_accuracy(load_model('small'), (X, y), 0.1, ['crown', 'milp'], workers=2, "
+                         "progress=False)", workers=2)
+        check_stopped(km, kc, pid, content, seconds, children, "certified_accuracy")
+        assert "results are discarded" in content["evalue"]
+
+
+WIDGET_SETUP = SETUP + """
+import json
+from course_utils.widgets import bound_comparison_widget, certified_widget
+X, y = eval_subset(30)
+models = {name: load_model(name) for name in ("small", "dnn2")}
+"""
+
+
+def kernel_value(kc, expression: str):
+    """The value of a JSON-able ``expression`` in the kernel."""
+    out = []
+    kc.execute_interactive(f"print(json.dumps({expression}))", timeout=60,
+                           output_hook=lambda m: out.append(m["content"].get("text", ""))
+                           if m["msg_type"] == "stream" else None)
+    return json.loads("".join(out))
+
+
+def widget_state(kc, name: str) -> dict:
+    """What widget ``name`` shows and holds, read in the kernel."""
+    return kernel_value(kc, f"{{'text': {name}.text(), 'values': {name}.values(), 'renders': {name}.renders}}")
+
+
+def interrupt_comm_update(km, kc, kernel_pid: int, model_id: str, state: dict) -> tuple:
+    """Move a widget's control as JupyterLab does (a ``comm_msg`` "update" to its model),
+    interrupt the redraw that starts through the kernel's own interrupt request after 3
+    s, and return the seconds until the kernel is idle again and its children then."""
+    msg = kc.session.msg("comm_msg", {"comm_id": model_id, "data": {"method": "update", "state": state,
+                                                                     "buffer_paths": []}})
+    kc.shell_channel.send(msg)
+    time.sleep(3.0)
+    children = descendants(kernel_pid)
+    start = time.monotonic()
+    km.interrupt_kernel()
+    while True:
+        m = kc.get_iopub_msg(timeout=30)
+        if (m["parent_header"].get("msg_id") == msg["header"]["msg_id"] and m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"):
+            return time.monotonic() - start, children
+
+
+@pytest.mark.parametrize("widget", ["milp", "certified"])
+def test_interrupting_a_jupyter_kernel_stops_a_live_widget_computation(widget):
+    # "compute live" ticked in the browser: the MILP widget solves dnn2's exact MILPs at
+    # eps 0.06 (minutes without a time limit); the certified-accuracy widget, its method
+    # set to "milp", runs the cascade up to the MILP on 30 images at eps 0.1. The control
+    # moves by the comm message JupyterLab sends; "Interrupt kernel" stops the redraw.
+    make = {"milp": "w = bound_comparison_widget(models, X, y, epsilon=0.06, model='dnn2', "
+                    "methods=('interval', 'exact milp'), milp_models=('dnn2',), time_limit=None)",
+            "certified": "w = certified_widget(models, X, y, epsilon=0.1, method='crown', model='small', live=True, "
+                         "time_limit=None)"}[widget]
+    control, state = {"milp": ("live", {"value": True}), "certified": ("method", {"index": 3})}[widget]
+    with jupyter_kernel() as (km, kc, pid):
+        assert kc.execute(WIDGET_SETUP + make, reply=True, timeout=300)["content"]["status"] == "ok"
+        before = widget_state(kc, "w")
+        model_id = kernel_value(kc, f"w.controls[{control!r}].model_id")
+        seconds, children = interrupt_comm_update(km, kc, pid, model_id, state)
+        assert seconds < LIMIT_S, f"the {widget} widget: the kernel was idle {seconds:.2f} s after the interrupt"
+        assert not alive(children) and not descendants(pid), descendants(pid)
+        # nothing half-drawn: the widget says it was interrupted, and draws again when moved
+        after = widget_state(kc, "w")
+        assert after["values"][control] == ("milp" if widget == "certified" else True)
+        assert after["text"].startswith("interrupted before this setting was drawn"), after["text"]
+        assert after["renders"] == before["renders"] + 1
+        back = {"milp": "w.move('live', False)", "certified": "w.move('method', 'crown')"}[widget]
+        assert kc.execute(back, reply=True, timeout=120)["content"]["status"] == "ok"
+        assert widget_state(kc, "w")["text"] == before["text"]

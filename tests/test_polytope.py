@@ -53,7 +53,7 @@ def test_support_points_attain_the_support(poly):
 
 
 def test_lp_support_matches_the_chapter_program():
-    """h(d) = -min(-dᵀz) of verify.form_lp with the same interval bounds."""
+    """h(d) = -min(-dᵀz) of programs.form_lp with the same interval bounds."""
     from course_utils.bounds import bound_propagation
     from course_utils.solvers import solve_cvxpy
     from course_utils.programs import form_lp
