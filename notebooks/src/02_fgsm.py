@@ -230,12 +230,14 @@ for name in models:  # our loop adds up the loss in another order: equal up to r
     check_same(torch.tensor(ours[name]), torch.tensor(theirs[name][False]),
                f"{name}: our epoch_adversarial = the package's (error, loss)", atol=1e-5)
 # The figures the text relies on (first 1000 test images). A live figure may differ in its
-# last digit on another CPU: "≈" in the table; tolerance 2/n = 0.002 for a rate over 1000.
+# last digits on another CPU: "≈" in the table. Tolerance 0.01: the CNN's clamp-off error
+# moved between 0.499 and 0.503 across CPU kernels and thread counts (tools/portability.py),
+# so 2.5 times that spread, and 10 images of 1000.
 if len(y) == 1000:
     quoted = {"dnn2": (0.959, 0.777), "dnn4": (0.954, 0.803), "cnn": (0.500, 0.316)}
     for name, errors in quoted.items():
         for clamp, value in zip((False, True), errors):
-            check_close(live[name][clamp], value, 0.004,
+            check_close(live[name][clamp], value, 0.01,
                         f"{name}, FGSM error, clamp {'on' if clamp else 'off'}:")
 full = {name: {c: records.attack_error("fgsm", name, c)["error"] for c in (False, True)} for name in models}
 check_claim(min(full["dnn2"][False], full["dnn4"][False]) > 0.9 > 0.5 > full["cnn"][False],
