@@ -33,6 +33,10 @@ POLL_S = 0.2
 """How often a caller waiting for workers wakes up (seconds): the longest an interrupt waits."""
 
 
+THREAD_JOIN_S = 1.0
+"""How long an interrupted pool waits for each of its threads to end (seconds)."""
+
+
 def _exit_with(parent: int) -> None:
     """Exit this worker when its parent (process ``parent``) is gone."""
     while os.getppid() == parent:
@@ -56,7 +60,8 @@ def _tracker_pid() -> Optional[int]:
 
 def _terminate(pool: ProcessPoolExecutor, before: set) -> None:
     """Stop the pool now: cancel what has not started, terminate its processes."""
-    call_queue = getattr(pool, "_call_queue", None)     # (shutdown forgets it)
+    call_queue = getattr(pool, "_call_queue", None)     # (shutdown forgets these)
+    manager = getattr(pool, "_executor_manager_thread", None)
     if call_queue is not None:
         call_queue.cancel_join_thread()
     pool.shutdown(wait=False, cancel_futures=True)
@@ -76,6 +81,12 @@ def _terminate(pool: ProcessPoolExecutor, before: set) -> None:
     if reader is not None:
         reader.close()
     pool.shutdown(wait=True)
+    # The pool's threads hold its queues (and their semaphores) until they end: wait for
+    # them, so that the semaphores are released before the resource tracker is stopped
+    # (one released later would start a new tracker, left running).
+    for thread in (manager, getattr(call_queue, "_thread", None)):
+        if thread is not None:
+            thread.join(THREAD_JOIN_S)
 
 
 @contextmanager

@@ -199,6 +199,10 @@ def check_stopped(km, kc, kernel_pid, content, seconds, children, what):
             break
         time.sleep(0.5)
     assert status == "ok", status
+    # and nothing was started behind the reply (e.g. a resource tracker that a semaphore
+    # released late would start again)
+    time.sleep(1.0)
+    assert not descendants(kernel_pid), descendants(kernel_pid)
 
 
 def test_interrupting_a_jupyter_kernel_stops_certified_accuracy_and_its_workers():
