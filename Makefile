@@ -49,11 +49,19 @@ lab: setup
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
 # Everything: unit tests, the browser test, the wheel outside the checkout, the notebooks
-# (nbval, strict), then the notebooks again under portable kernels. The book, the slides and
+# (nbval, strict), and at the same time (one thread, so on a second core) the notebooks
+# again under portable kernels; its report follows the first one's. The book, the slides and
 # the fresh-environment installs are slower: .ci/run runs them after `make test`.
+PORTABLE_LOG := build/portable-notebooks.log
 test: setup
-	$(PYTEST) -m "not site and not install and not slow" tests notebooks
-	$(PORTABLE) $(PYTEST) notebooks
+	@mkdir -p build
+	@$(PORTABLE) $(PYTEST) notebooks > $(PORTABLE_LOG) 2>&1 & portable=$$!; \
+	trap 'kill $$portable 2>/dev/null' INT TERM; \
+	echo "$(PORTABLE) pytest notebooks: running beside this run, reported after it ($(PORTABLE_LOG))"; \
+	$(PYTEST) -m "not site and not install and not slow" tests notebooks; main=$$?; \
+	wait $$portable; other=$$?; \
+	echo; echo "=== $(PORTABLE) pytest notebooks ==="; cat $(PORTABLE_LOG); \
+	test $$main = 0 && test $$other = 0
 
 test-unit: setup
 	$(PYTEST) -m "not browser and not site and not install and not slow" tests
