@@ -53,7 +53,7 @@ from .workers import completed, worker_pool
 REPLAY_TOLERANCE = 1e-4
 """Largest allowed gap between a program's logits and the model's at its witness."""
 
-DECIDE_STEPS = ("targeted pgd", "crown", "lp+cuts", "milp")
+DECIDE_STEPS = ("targeted pgd", "crown", "alpha-crown", "lp+cuts", "milp")
 """``decide``'s default steps, cheapest first."""
 
 DECIDE_CHOICES = ("targeted pgd", "interval", "crown", "alpha-crown", "lp", "lp+cuts", "milp", "exact milp")
@@ -586,8 +586,8 @@ def decide(p: Problem, steps: Sequence[str] = DECIDE_STEPS, *, time_limit: Optio
            solver: str = DEFAULT_SOLVER) -> Certificate:
     """Run ``steps`` (a subset of ``DECIDE_CHOICES``) cheapest first, each on the targets
     the steps before left "unknown" (notebooks 06 and 09). The default: a targeted attack,
-    CROWN, the LP with cuts, and the MILP that settles every sign unless ``time_limit``
-    stops it ("alpha-crown", optimised slopes, may be added); without "milp" (or "exact
+    CROWN, CROWN with optimised slopes ("alpha-crown"), the LP with cuts, and the MILP
+    that settles every sign unless ``time_limit`` stops it; without "milp" (or "exact
     milp") the targets left open stay "unknown" with their best bound.
 
     Options, each for the steps named: ``time_limit`` (seconds per solve, ``None`` for
