@@ -27,6 +27,7 @@ named steps over one problem.
 ``solvers``   which solvers may certify, time limits, interruptible HiGHS runs
 ``programs``  the big-M program: the chapter's cvxpy writer and the HiGHS writer, cuts
               from each ReLU's hull, the thin HiGHS wrapper
+``splits``    branch and bound over ReLU phases on the LP relaxation: the MILP step's first try
 ``workers``   ``worker_pool``: worker processes that an interrupt stops cleanly
 ``verify``    one image: ``Problem``, the named steps, ``decide``, ``certify``
 ``certified`` certified accuracy over many images (beyond the chapter)

@@ -297,6 +297,15 @@ class HighsProgram:
             callback.subscribe(watch)
         return h
 
+    def with_binding_cuts(self, tol: float = 1e-7) -> "HighsProgram":
+        """A new program with the same objective and only the cuts that hold with equality
+        (within ``tol``) at the last solution: the same LP optimum, a smaller LP."""
+        rows = np.asarray(self.highs.getSolution().row_value)[self.program.A.shape[0]:]
+        copy = HighsProgram(self.program, self.options)
+        copy.set_objective(np.arange(self.program.num_col), self._cost, self._offset)
+        copy.add_rows([c for c, value in zip(self.cuts, rows) if value >= c[2] - tol * (1 + abs(c[2]))])
+        return copy
+
     def add_rows(self, rows: Sequence[Cut]) -> None:
         """Add inequalities ``coefs . columns[cols] <= upper`` (cuts), kept for every later solve."""
         for cols, coefs, upper in rows:

@@ -21,7 +21,9 @@ A **step** is one way of deciding; each name means exactly one method:
 ``"lp"``             the chapter's LP relaxation on interval bounds (notebook 07)
 ``"lp+cuts"``        the LP relaxation on tightened bounds, strengthened by cuts from each
                      ReLU's convex hull over its input box (notebook 07)
-``"milp"``           the MILP that decides only the sign of the minimum (notebook 06)
+``"milp"``           the MILP that decides only the sign of the minimum (notebook 06): a
+                     short branch and bound over ReLU phases on the LP relaxation first
+                     (``splits``), HiGHS's MILP solver for what it leaves open
 ``"exact milp"``     the MILP solved to its exact minimum (notebook 06)
 
 ``STEPS`` lists them cheapest first.

@@ -44,6 +44,7 @@ from .network import LoweredNetwork, lower
 from .programs import (QUIET_MIP_OPTIONS, HighsProgram, build_program, cvxpy_program, decide_sign,
                        solve_with_cuts)
 from .relu import relu_phases
+from .splits import SPLIT_NODES, split_search
 from .solvers import DEFAULT_SOLVER, Solution, check_solver, check_time_limit, solve_cvxpy
 from .layers import check_network
 from .threat import check_count, check_flag, check_images, check_nonnegative, linf_box
@@ -187,6 +188,12 @@ class Problem:
     def tightened(self) -> List[Tuple[np.ndarray, np.ndarray]]:
         """``tighten_bounds``: CROWN, then one LP per unstable neuron (numpy, per hidden layer)."""
         return tighten_bounds(self.model, self.box, net=self.net, crown_pre=self.crown[0])
+
+    @cached_property
+    def relaxation(self) -> HighsProgram:
+        """The LP relaxation on ``tightened`` bounds in HiGHS, shared by the steps: "lp+cuts"
+        adds its cuts to it, "milp" searches its splits (``splits.split_search``) first."""
+        return HighsProgram(build_program(self.net.matrices(), self.flat_box, self.tightened, relax=True))
 
     @cached_property
     def pgd_points(self) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -440,7 +447,7 @@ def lp_cuts(p: Problem, targets: Optional[Sequence[int]] = None, *, rounds: int 
                          f"got {solver!r}; leave 'lp+cuts' out of the steps to use {solver!r}")
     rounds, time_limit = check_count(rounds, "rounds", 0), check_time_limit(time_limit)
     start, results = time.perf_counter(), []
-    program = HighsProgram(build_program(p.net.matrices(), p.flat_box, p.tightened, relax=True))
+    program = p.relaxation
     for t in _pick(p, targets):
         program.set_logit_objective(p.column(t))
         s, _, _ = solve_with_cuts(program, rounds, time_limit=time_limit)
@@ -484,16 +491,48 @@ def _sign_jobs(p: Problem, targets: List[int], time_limit, pool: Executor, stop_
     return answers
 
 
+def _network_margin(p: Problem, t: int):
+    """``x -> logit_y - logit_t`` of the lowered network at a flattened input (numpy, float64)."""
+    layers, c = p.net.matrices(), p.column(t)
+
+    def margin(x: np.ndarray) -> float:
+        a = np.clip(np.asarray(x, float), *p.flat_box)
+        for k, (W, b) in enumerate(layers):
+            a = W @ a + b
+            a = np.maximum(a, 0.0) if k < len(layers) - 1 else a
+        return float(c @ a)
+    return margin
+
+
+def _split_first(p: Problem, t: int, nodes: int, time_limit) -> Optional[TargetResult]:
+    """The sign of target ``t`` by ``splits.split_search`` on the problem's LP relaxation
+    (with the cuts "lp+cuts" left in it), or ``None`` when it did not settle it."""
+    start, program = time.perf_counter(), p.relaxation
+    program.set_logit_objective(p.column(t))
+    answer, x, _ = split_search(program, _network_margin(p, t), nodes, time_limit)
+    r = TargetResult(t, "unknown", decided_by="milp", seconds=time.perf_counter() - start)
+    if answer == "robust":
+        r.verdict, r.status = "robust", "infeasible"
+    elif answer == "attacked":
+        r.status = "attack"
+        _replay(p, x, None, r)
+        if r.witness_objective <= 0:               # the model agrees (float32 rounding aside)
+            r.verdict = "attacked"
+    return r if r.verdict != "unknown" else None
+
+
 def _is_attack(s: Solution) -> bool:
     return s.x is not None and s.primal is not None and s.primal <= 0
 
 
 def milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limit: Optional[float] = 120.0,
-         workers: Union[int, Executor] = 1, stop_at_attack: bool = False, solver: str = DEFAULT_SOLVER
-         ) -> Certificate:
-    """Step "milp": only the sign of each minimum (notebook 06), on tightened bounds. HiGHS
+         workers: Union[int, Executor] = 1, stop_at_attack: bool = False, solver: str = DEFAULT_SOLVER,
+         split_nodes: int = SPLIT_NODES) -> Certificate:
+    """Step "milp": only the sign of each minimum (notebook 06), on tightened bounds. First
+    a branch and bound over ReLU phases on the LP relaxation, at most ``split_nodes`` LPs
+    (``splits.split_search``; 0: none), settles the easy signs; then HiGHS's MILP solver
     gets the cutoff 0 and stops at the first point below it, or once every branch is
-    cut off; ``time_limit`` seconds per MILP (``None``: none; a MILP stopped by it gives
+    cut off; ``time_limit`` seconds per LP or MILP (``None``: none; a MILP stopped by it gives
     "unknown"). ``workers``: a number of worker processes started for this call, or a
     pool the caller runs (``workers.worker_pool``), to solve several targets at once
     (HiGHS only). ``stop_at_attack``: stop at the first attack (the image is then not
@@ -501,6 +540,7 @@ def milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limit: Opt
     targets = _pick(p, targets)
     solver, time_limit = check_solver(solver, integer=True), check_time_limit(time_limit)
     stop_at_attack = check_flag(stop_at_attack, "stop_at_attack")
+    split_nodes = check_count(split_nodes, "split_nodes", 0)
     parallel = isinstance(workers, Executor) or check_count(workers, "workers", 1) > 1
     if parallel and solver != "HIGHS":
         raise ValueError(f"workers other than 1 need solver='HIGHS', got {solver!r}")
@@ -517,6 +557,11 @@ def milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limit: Opt
         found = any(r.verdict == "attacked" for r in results) or any(map(_is_attack, answers.values()))
         if stop_at_attack and found and t not in answers:
             results.append(TargetResult(t, "unknown", decided_by="milp", status="skipped"))
+            continue
+        settled = _split_first(p, t, split_nodes, time_limit) if t not in answers and program is not None \
+            and split_nodes else None
+        if settled is not None:
+            results.append(settled)
             continue
         if t not in answers and program is not None:
             program.set_logit_objective(p.column(t))

@@ -1,0 +1,74 @@
+"""The MILP step's first try, branch and bound over ReLU phases on the LP relaxation
+(``course_utils.splits``): its answers agree with the exact minima and with HiGHS's MILP,
+its attacks are real, and a search out of budget says "unknown"."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from course_utils.data import eval_subset
+from course_utils.models import load_model
+from course_utils.programs import HighsProgram, build_program
+from course_utils.splits import split_search
+from course_utils.verify import _network_margin, certify, lp_cuts, milp, verification_problem
+
+from test_verify import example
+
+
+@settings(max_examples=12, deadline=None)
+@given(kind=st.sampled_from(["fc", "conv"]), seed=st.integers(0, 10_000))
+def test_split_search_agrees_with_the_exact_minima(kind, seed):
+    model, x, y, eps = example(kind, seed)
+    exact = certify(model, x, y, eps, "exact milp")
+    p = verification_problem(model, x, y, eps)
+    for r in exact.results:
+        if abs(r.value) < 1e-6:
+            continue                                   # a tie: either answer is right
+        p.relaxation.set_logit_objective(p.column(r.target))
+        answer, point, nodes = split_search(p.relaxation, _network_margin(p, r.target), max_nodes=10_000)
+        assert answer == ("robust" if r.value > 0 else "attacked"), (r.target, r.value, answer, nodes)
+        if answer == "attacked":
+            assert _network_margin(p, r.target)(point) <= 0
+            lo, hi = p.flat_box
+            assert np.all(point >= lo - 1e-9) and np.all(point <= hi + 1e-9)
+
+
+@pytest.fixture(scope="module")
+def small_image():
+    X, y = eval_subset(25)
+    return load_model("small"), X[24:25], int(y[24])
+
+
+def test_the_milp_step_gives_the_same_verdicts_with_and_without_the_search(small_image):
+    model, x, y = small_image
+    for eps in (0.05, 0.08):
+        p = verification_problem(model, x, y, eps)
+        lp_cuts(p)                                     # as in decide: the cuts stay in the relaxation
+        searched = milp(p)
+        plain = milp(verification_problem(model, x, y, eps), split_nodes=0)
+        assert [r.verdict for r in searched.results] == [r.verdict for r in plain.results]
+        assert all(r.verdict != "unknown" for r in searched.results)
+        for r in searched.results:
+            if r.verdict == "attacked":
+                assert r.witness_objective <= 0 and r.witness is not None
+
+
+def test_a_search_out_of_budget_says_unknown_and_leaves_the_program_alone(small_image):
+    model, x, y = small_image
+    p = verification_problem(model, x, y, 0.1, targets=[0])
+    program = p.relaxation
+    program.set_logit_objective(p.column(0))
+    before = program.solve().value
+    answer, point, nodes = split_search(program, _network_margin(p, 0), max_nodes=2)
+    assert before < 0 and answer == "unknown" and point is None and nodes == 2
+    assert program.solve().value == pytest.approx(before, abs=1e-9)
+
+
+def test_bad_input():
+    model, x, y, eps = example("fc", 0)
+    p = verification_problem(model, x, y, eps)
+    mip = HighsProgram(build_program(p.net.matrices(), p.flat_box, p.tightened))
+    with pytest.raises(ValueError, match="LP relaxation"):
+        split_search(mip, _network_margin(p, p.targets[0]))
+    with pytest.raises(ValueError, match="split_nodes"):
+        milp(p, split_nodes=-1)
