@@ -48,19 +48,21 @@ weights: $(STAMP)
 lab: setup
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
-# Everything: unit tests, the browser test, the wheel outside the checkout, the notebooks
-# (nbval, strict), and at the same time (one thread, so on a second core) the notebooks
-# again under portable kernels; its report follows the first one's. The book, the slides and
-# the fresh-environment installs are slower: .ci/run runs them after `make test`.
+# Everything: unit tests, the browser test, the wheel outside the checkout, the learner's
+# edition of the notebooks (nbval, strict), and at the same time (one thread, so on a second
+# core) the solved edition under portable kernels; its report follows the first one's. The
+# two editions share every cell but the exercises, so between them each cell runs natively
+# and portably. The book, the slides and the fresh-environment installs are slower:
+# .ci/run runs them after `make test`.
 PORTABLE_LOG := build/portable-notebooks.log
 test: setup
 	@mkdir -p build
-	@$(PORTABLE) $(PYTEST) notebooks > $(PORTABLE_LOG) 2>&1 & portable=$$!; \
+	@$(PORTABLE) $(PYTEST) notebooks/solutions > $(PORTABLE_LOG) 2>&1 & portable=$$!; \
 	trap 'kill $$portable 2>/dev/null' INT TERM; \
-	echo "$(PORTABLE) pytest notebooks: running beside this run, reported after it ($(PORTABLE_LOG))"; \
-	$(PYTEST) -m "not site and not install and not slow" tests notebooks; main=$$?; \
+	echo "$(PORTABLE) pytest notebooks/solutions: running beside this run, reported after it ($(PORTABLE_LOG))"; \
+	$(PYTEST) -m "not site and not install and not slow" tests notebooks --ignore=notebooks/solutions; main=$$?; \
 	wait $$portable; other=$$?; \
-	echo; echo "=== $(PORTABLE) pytest notebooks ==="; cat $(PORTABLE_LOG); \
+	echo; echo "=== $(PORTABLE) pytest notebooks/solutions ==="; cat $(PORTABLE_LOG); \
 	test $$main = 0 && test $$other = 0
 
 test-unit: setup
@@ -70,6 +72,7 @@ test-unit: setup
 test-slow: setup
 	$(PYTEST) -m slow tests
 
+# Both editions of every notebook (notebooks/ and notebooks/solutions/).
 test-notebooks: setup
 	$(PYTEST) notebooks
 
@@ -94,12 +97,12 @@ test-browser: setup
 screenshot: setup
 	$(PY) tools/screenshot.py
 
-# Rebuild every notebook from notebooks/src/*.py and execute it with outputs saved
-# (NB=02_fgsm for just one).
+# Rebuild both editions of every notebook from notebooks/solutions/src/*.py and execute them
+# with outputs saved (NB=02_fgsm for just one).
 notebooks: setup
 	$(TEST_ENV) $(PY) tools/notebooks.py build $(NB)
 
-# The notebooks for learners: solutions removed, no outputs (build/student/).
+# The learner's edition without outputs (build/student/): a hand-out to run from scratch.
 student: $(STAMP)
 	$(PY) tools/notebooks.py student build/student
 

@@ -73,6 +73,7 @@ def insert_setup_cell(nb: nbformat.NotebookNode, url: str) -> nbformat.NotebookN
     nb.cells = [c for c in nb.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
     cell = nbformat.v4.new_code_cell(setup_cell_source(url))
     cell.metadata["tags"] = [SETUP_TAG, "remove-cell"]
+    cell.metadata["jupyter"] = {"source_hidden": True}      # plumbing: shown collapsed
     first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
     nb.cells.insert(first_code, cell)
     return nb

@@ -20,6 +20,6 @@ notebooks without them (``tools/notebooks.py student``), and ``tests/test_exerci
 runs every check on its solution, on the blank starter and on wrong answers.
 """
 
-from .core import Exercise, NotYet, Outcome, all_exercises, check, evaluate
+from .core import KINDS, Exercise, NotYet, Outcome, all_exercises, check, evaluate, solution
 
-__all__ = ["Exercise", "NotYet", "Outcome", "all_exercises", "check", "evaluate"]
+__all__ = ["KINDS", "Exercise", "NotYet", "Outcome", "all_exercises", "check", "evaluate", "solution"]

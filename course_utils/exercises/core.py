@@ -8,6 +8,7 @@ wrong and a hint. :func:`evaluate` turns anything else the learner's code raises
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 import traceback
@@ -18,6 +19,8 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import torch
 
 BLANK = "nothing to check yet: replace the `...` (or None) with your answer and run the cell again"
+STUCK = 'read the exercise again; if you are stuck, solution("{id}") shows the model answer'
+"""The hint of a "not yet" whose grader gave none (a blank answer, for one)."""
 
 
 class NotYet(Exception):
@@ -28,23 +31,33 @@ class NotYet(Exception):
         self.reason, self.hint = reason, hint
 
 
+KINDS = ("implement", "predict", "explain", "investigate")
+"""``implement``: write a function (or a few lines) that extends what the notebook shows;
+``predict``: commit to a number, a sign or an outcome before running the cell that shows
+it; ``explain``: pick the explanation, each wrong option a misconception with its own hint;
+``investigate``: change a setting, measure, and report what was measured."""
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One exercise: ``grade(answer, **context) -> str`` (what was verified) or ``NotYet``.
 
-    ``kind`` is ``"implement"`` (write a function), ``"predict"`` (predict an outcome before
-    running the cell that shows it) or ``"explain"`` (pick the explanation; a model answer
-    follows in the notebook).
+    ``kind``: one of ``KINDS``. ``model_answer``: the explanation a learner reads once the
+    answer is right (or after asking for it with :func:`solution`), in Markdown; never
+    shown before. ``notebook``: the notebook's name (``"02_fgsm"``), filled in from the
+    exercise module's ``NOTEBOOK`` by :func:`all_exercises`.
     """
 
     id: str
     title: str
     kind: str
     grade: Callable[..., str]
+    model_answer: str = ""
+    notebook: str = ""
 
     def __post_init__(self):
-        if self.kind not in ("implement", "predict", "explain"):
-            raise ValueError(f"kind must be 'implement', 'predict' or 'explain', got {self.kind!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(repr(k) for k in KINDS)}, got {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,11 @@ def all_exercises() -> Dict[str, Exercise]:
     package = importlib.import_module(__package__)
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.name.startswith("nb"):
-            for key, ex in importlib.import_module(f"{__package__}.{info.name}").EXERCISES.items():
+            module = importlib.import_module(f"{__package__}.{info.name}")
+            for key, ex in module.EXERCISES.items():
                 if key in table or key != ex.id:
                     raise RuntimeError(f"exercise id {key!r} is duplicated or mislabelled")
-                table[key] = ex
+                table[key] = dataclasses.replace(ex, notebook=module.NOTEBOOK)
     return table
 
 
@@ -93,8 +107,8 @@ def evaluate(exercise_id: str, answer: Any, **context) -> Outcome:
             raise NotYet(BLANK)
         verified = ex.grade(answer, **context)
     except NotYet as e:
-        hint = f" Hint: {e.hint}" if e.hint else ""
-        return Outcome(ex.id, False, f"✗ {head}: not yet -- {e.reason}.{hint}")
+        hint = e.hint or STUCK.format(id=ex.id)
+        return Outcome(ex.id, False, f"✗ {head}: not yet -- {e.reason}. Hint: {hint}")
     except Exception as e:  # the learner's code failed inside the grader
         e = _learner_error(e)
         return Outcome(ex.id, False, f"✗ {head}: not yet -- {e.reason}. Hint: {e.hint}")
@@ -102,8 +116,46 @@ def evaluate(exercise_id: str, answer: Any, **context) -> Outcome:
 
 
 def check(exercise_id: str, answer: Any, **context) -> None:
-    """Grade ``answer`` and print one line: ``✓ ...`` or ``✗ ... not yet -- ... Hint: ...``."""
-    print(evaluate(exercise_id, answer, **context).message)
+    """Grade ``answer`` and print one line: ``✓ ...`` or ``✗ ... not yet -- ... Hint: ...``;
+    after a right answer, the exercise's model answer follows (if it has one)."""
+    outcome = evaluate(exercise_id, answer, **context)
+    print(outcome.message)
+    if outcome.passed and all_exercises()[outcome.id].model_answer:
+        _show_markdown(f"**Model answer ({outcome.id}).** " + all_exercises()[outcome.id].model_answer)
+
+
+SOLVED_EDITION = "notebooks/solutions/{notebook}.ipynb"
+"""Where the solved edition of a notebook lives in the course's repository."""
+
+
+def solution(exercise_id: str) -> None:
+    """Show exercise ``exercise_id``'s model answer, and where its reference solution is:
+    the deliberate way to see an answer before finding it."""
+    exercises = all_exercises()
+    if exercise_id not in exercises:
+        print(f"There is no exercise {exercise_id!r}; the exercises are {', '.join(sorted(exercises, key=_order))}.")
+        return
+    ex = exercises[exercise_id]
+    where = (f"The reference solution of exercise {ex.id} is in the solved edition, "
+             f"`{SOLVED_EDITION.format(notebook=ex.notebook)}`.")
+    _show_markdown((f"**Model answer ({ex.id}).** {ex.model_answer}\n\n" if ex.model_answer else "") + where)
+
+
+def _order(exercise_id: str):
+    return tuple(int(part) for part in exercise_id.split("."))
+
+
+def _show_markdown(text: str) -> None:
+    """``text`` rendered as Markdown in a notebook (mathematics included), printed elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Markdown(text))
+    else:
+        print(text)
 
 
 # --- helpers for grading functions -----------------------------------------------------

@@ -85,6 +85,9 @@ def _explain_bounds(answer) -> str:
     return "the worst-case margin is bracketed, −0.5 ≤ m_t* ≤ 0.3, and its sign is still open."
 
 
+NOTEBOOK = "01_loss_surfaces"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "1.1": Exercise("1.1", "count the linear pieces", "implement", _count_pieces),
     "1.2": Exercise("1.2", "when is one gradient step enough?", "predict", _predict_one_step),

@@ -95,6 +95,9 @@ _explain_distance = multiple_choice(
            "projection stays")})
 
 
+NOTEBOOK = "03_pgd"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "3.1": Exercise("3.1", "random restarts around any attack", "implement", _restarts),
     "3.2": Exercise("3.2", "plain PGD with α = 0.01 on dnn2", "predict", _predict_plain),

@@ -114,6 +114,9 @@ _why_sum_is_harder = multiple_choice(
     })
 
 
+NOTEBOOK = "05_targeted_and_l2"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "5.1": Exercise("5.1", "the margin loss", "implement", _margin_loss),
     "5.2": Exercise("5.2", "the equal-volume ℓ2 radius", "implement", _equal_volume_radius),

@@ -129,6 +129,9 @@ _negative_minimum = multiple_choice(
     })
 
 
+NOTEBOOK = "06_milp"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "6.1": Exercise("6.1", "the big-M rows of a ReLU", "implement", _relu_bigm),
     "6.2": Exercise("6.2", "stable and unstable neurons", "implement", _neuron_phases),

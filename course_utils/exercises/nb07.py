@@ -96,6 +96,9 @@ _why_lp_stops = multiple_choice(
     })
 
 
+NOTEBOOK = "07_convex_relaxations"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "7.1": Exercise("7.1", "the triangle", "implement", _triangle),
     "7.2": Exercise("7.2", "what does the LP prove?", "predict", _predict_lp),

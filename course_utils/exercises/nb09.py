@@ -117,6 +117,9 @@ _failed_attack = multiple_choice(
     })
 
 
+NOTEBOOK = "09_certified_accuracy"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "9.1": Exercise("9.1", "CROWN's two lines", "implement", _lines),
     "9.2": Exercise("9.2", "one back-substitution step through a ReLU layer", "implement", _through_relu),
