@@ -5,6 +5,11 @@ Run by ``make test-site`` after ``make book slides`` (``.ci/run`` does all three
 * the book (``build/book/html``, served on 127.0.0.1): the index lists every notebook in
   the course's order, the glossary and the references; a chapter's figures load and its
   math is typeset by the site's own MathJax; no request leaves the machine or fails;
+  every notebook's page has Colab and Binder buttons and every page a link to the
+  repository, all from the address in ``pyproject.toml``; each exercise's solution is
+  collapsed under its check (one click away); the search box finds pages offline; a
+  screenshot of a page (launch menu open, a collapsed solution, a widget's captioned
+  still) is written to ``build/book-*.png`` for a reviewer;
 * a widget's saved picture is what the book shows for it (a one-notebook book built here);
 * one exported deck (``build/slides``, opened as a local file, as a lecturer would): it
   steps through several slides, shows a figure and typeset math;
@@ -43,6 +48,11 @@ WAIT_MS = bh.STEP_TIMEOUT_S * 1000
 spec = importlib.util.spec_from_file_location("slides", ROOT / "tools" / "slides.py")
 slides = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(slides)
+sys.path.insert(0, str(ROOT / "tools"))
+import launch  # noqa: E402
+
+# The book's own environment (make book): Sphinx lives there, not in the course's.
+BOOK_PYTHON = ROOT / ".venv-book" / "bin" / "python"
 
 
 @pytest.fixture(scope="module")
@@ -129,11 +139,78 @@ def test_book_shows_a_widgets_saved_picture(tmp_path):
     (src / "index.md").write_text("# Test\n\n```{toctree}\nwidget\n```\n")
     nbformat.write(nb, src / "widget.ipynb")
     (ROOT / "build" / "book" / "static").mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", "-c", str(ROOT / "book"),
+    python = str(BOOK_PYTHON) if BOOK_PYTHON.exists() else sys.executable
+    subprocess.run([python, "-m", "sphinx", "-b", "html", "-W", "-q", "-c", str(ROOT / "book"),
                     str(src), str(tmp_path / "html")], check=True)
     html = (tmp_path / "html" / "widget.html").read_text()
     assert "<img" in html
     assert "interactive(children" not in html and "widget-view+json" not in html
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_every_notebook_page_has_launch_buttons_and_every_page_the_repository(browser, book_url):
+    page = _watched_page(browser)
+    url = launch.repository_url()
+    for path in NOTEBOOKS:
+        page.goto(f"{book_url}/notebooks/{path.stem}.html")
+        hrefs = page.locator("a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+        links = launch.launch_links(url, f"notebooks/{path.name}")
+        assert links["Colab"] in hrefs and links["Binder"] in hrefs and url in hrefs, path.stem
+    for other in ("index.html", "glossary.html", "references.html"):
+        page.goto(f"{book_url}/{other}")
+        assert url in page.locator("a").evaluate_all("els => els.map(a => a.getAttribute('href'))"), other
+    assert page.problems == []
+
+
+def test_each_solution_is_collapsed_under_its_exercise(browser, book_url):
+    page = _watched_page(browser)
+    for path in NOTEBOOKS[1:]:                           # 00 (notation) has no exercises
+        page.goto(f"{book_url}/notebooks/{path.stem}.html")
+        page.wait_for_load_state("load")
+        checks = nbformat.read(path, as_version=4).cells
+        exercises = sum(c.cell_type == "code" and c.source.startswith('check("') for c in checks)
+        dropdowns = page.locator("article .admonition.dropdown")
+        assert exercises >= 3 and dropdowns.count() == exercises, path.stem
+        assert "✓ Exercise" not in page.locator("article").inner_text(), path.stem   # nothing shown before a click
+    first = dropdowns.first
+    body = first.locator("pre").first
+    assert not body.is_visible()
+    first.locator("button.toggle-button").click()
+    body.wait_for(state="visible")
+    assert "✓ Exercise" in first.inner_text()
+    assert page.problems == []
+
+
+def test_the_search_box_finds_pages_offline(browser, book_url):
+    page = _watched_page(browser)
+    page.goto(f"{book_url}/search.html?q=clamp")
+    page.wait_for_selector("#search-results ul.search li", timeout=WAIT_MS)
+    found = page.locator("#search-results ul.search li a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert any("02_fgsm" in h for h in found), found
+    assert page.problems == []
+
+
+def test_a_reviewer_gets_screenshots_of_a_book_page(browser, book_url):
+    """build/book-launch.png (the launch menu open), build/book-solution.png (an exercise,
+    its solution collapsed), build/book-widget.png (a widget's captioned still)."""
+    page = _watched_page(browser)
+    page.goto(f"{book_url}/notebooks/02_fgsm.html")
+    page.wait_for_load_state("load")
+    page.locator(".dropdown-launch-buttons button").first.click()
+    page.locator("a", has_text="Colab").first.wait_for(state="visible")
+    page.screenshot(path=str(ROOT / "build" / "book-launch.png"))
+    page.locator("article h1").first.click()                     # closes the launch menu
+    page.locator("article .admonition.dropdown").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ROOT / "build" / "book-solution.png"))
+    still = page.locator("section#try-it img").first
+    still.scroll_into_view_if_needed()
+    assert still.evaluate("i => i.complete && i.naturalWidth") > 0
+    page.screenshot(path=str(ROOT / "build" / "book-widget.png"))
+    for name in ("launch", "solution", "widget"):
+        assert (ROOT / "build" / f"book-{name}.png").stat().st_size > 10_000
+    assert page.problems == []
 
 
 def test_deck_steps_through_slides_with_figures_and_math(browser):
