@@ -213,29 +213,75 @@ def test_a_reviewer_gets_screenshots_of_a_book_page(browser, book_url):
     assert page.problems == []
 
 
-def test_deck_steps_through_slides_with_figures_and_math(browser):
-    deck = SLIDES / "02_fgsm.slides.html"
+LECTURES = sorted((ROOT / "notebooks" / "lectures").glob("*.ipynb"))
+SLIDE_HEIGHT = 700          # reveal.js's slide height in nbconvert's template (scaled to the window)
+MAX_SLIDE_WORDS = 80        # words of prose on one slide, all its fragments shown
+CHECK_CODE = ("check(", "check_close(", "check_claim(", "check_same(", "BEGIN SOLUTION", "your code here")
+
+SLIDE_FACTS = """(() => {
+  const s = deck.getCurrentSlide();
+  const prose = [...s.querySelectorAll('.jp-MarkdownOutput, .jp-RenderedMarkdown')]
+      .filter(e => !e.closest('aside.notes')).map(e => e.innerText).join(' ');
+  const cells = [...s.querySelectorAll(':scope > .jp-Cell, :scope .jp-Cell')].filter(c => !c.closest('aside.notes'));
+  return {height: s.scrollHeight, words: prose.split(/\\s+/).filter(w => /[A-Za-z0-9]/.test(w)).length,
+          text: s.innerText, question: s.querySelectorAll('.celltag_question').length, cells: cells.length,
+          images: [...s.querySelectorAll('img')].map(i => i.complete && i.naturalWidth),
+          rawMath: /\\$\\$|\\\\\\(|\\$\\\\/.test(s.innerText), math: s.querySelectorAll('.MathJax_SVG').length};
+})()"""
+
+
+def _open_deck(browser, lecture: Path):
+    deck = SLIDES / f"{lecture.stem}.slides.html"
     if not deck.is_file():
         pytest.fail(f"{deck} not exported: run `make slides` first")
-    page = _watched_page(browser)
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.set_default_timeout(WAIT_MS)
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: page.problems.append(f"request failed: {r.url}"))
     page.goto(deck.as_uri())
     reveal = "assets/reveal.js/dist/reveal.js"
     page.evaluate(f"new Promise(ok => require(['{reveal}'], R => {{ window.deck = R; ok(); }}))")
     page.wait_for_function("deck.isReady()")
-    total = page.evaluate("deck.getTotalSlides()")
-    assert total > 3
-    seen_figure = seen_math = False
-    for _ in range(total - 1):
-        page.evaluate("deck.next()")
-        page.wait_for_timeout(300)
-        slide = page.evaluate("""(() => { const s = deck.getCurrentSlide(); return {
-            widths: [...s.querySelectorAll('img')].map(i => i.complete && i.naturalWidth),
-            math: s.querySelectorAll('.MathJax_SVG').length, raw: s.innerText.includes('$')}; })()""")
-        seen_figure |= bool(slide["widths"]) and all(w > 0 for w in slide["widths"])
-        seen_math |= slide["math"] > 0
-    assert page.evaluate("deck.isLastSlide()")
-    assert seen_figure and seen_math
-    assert page.problems == []
+    return page
+
+
+def _slides(page):
+    """Every slide of the open deck with all its fragments shown: ``(index, facts)``."""
+    for index in page.evaluate("deck.getSlides().map(s => deck.getIndices(s))"):
+        page.evaluate(f"deck.slide({index['h']}, {index.get('v') or 0}, 1000)")
+        page.wait_for_timeout(150)
+        page.evaluate("MathJax.Hub.Queue(() => 0) && new Promise(ok => MathJax.Hub.Queue(ok))")
+        yield index, page.evaluate(SLIDE_FACTS)
+
+
+@pytest.mark.parametrize("lecture", LECTURES, ids=lambda p: p.stem)
+def test_a_lecturer_can_teach_from_the_deck(browser, lecture):
+    """At 1280x720: every slide fits the screen, carries at most 80 words of prose, shows
+    no check or solution code, its images loaded and its mathematics typeset; every
+    question for the room is alone on its slide, with its answer after it; 15-25 slides.
+    One slide with a figure is saved as build/slides/NN_name.png for a reviewer."""
+    page = _open_deck(browser, lecture)
+    slides, problems, saved = list(_slides(page)), [], False
+    for number, (index, facts) in enumerate(slides, 1):
+        where = f"{lecture.stem}, slide {number} ({index['h']}.{index.get('v') or 0})"
+        if facts["height"] > SLIDE_HEIGHT + 4:
+            problems.append(f"{where}: {facts['height']} px tall")
+        if facts["words"] > MAX_SLIDE_WORDS:
+            problems.append(f"{where}: {facts['words']} words of prose")
+        problems += [f"{where}: shows {c!r}" for c in CHECK_CODE if c in facts["text"]]
+        if not all(w and w > 0 for w in facts["images"]):
+            problems.append(f"{where}: an image did not load")
+        if facts["rawMath"]:
+            problems.append(f"{where}: mathematics left untypeset")
+        if facts["question"] and (facts["cells"] != 1 or number == len(slides)):
+            problems.append(f"{where}: a question shares its slide or has no answer after it")
+        if facts["images"] and not saved and number > 1:
+            page.screenshot(path=str(SLIDES / f"{lecture.stem}.png"))
+            saved = True
+    assert 15 <= len(slides) <= 25, f"{lecture.stem}: {len(slides)} slides"
+    assert not problems, "\n".join(problems)
+    assert saved and page.problems == []
 
 
 def _rise_notebook(folder: Path) -> Path:
