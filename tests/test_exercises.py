@@ -556,8 +556,8 @@ def test_in_a_jupyter_kernel_exit_loops_and_interrupts_leave_the_kernel_working(
         _, printed = _kernel_run(kc, 'check("5.2", bye)\nprint(get_ipython().exit_now)')
         assert "not yet -- your code called exit()" in printed and printed.endswith("False\n"), printed
         for answer in ("forever", "naps"):
-            _, printed = _kernel_run(kc, f't = time.monotonic(); check("5.2", {answer}); print(round(time.monotonic() - t))')
-            assert "ran for more than 1 s" in printed and printed.endswith("\n1\n"), printed
+            _, printed = _kernel_run(kc, f't = time.monotonic(); check("5.2", {answer}); print(time.monotonic() - t)')
+            assert "ran for more than 1 s" in printed and float(printed.split()[-1]) < 2.0, printed
         _kernel_run(kc, "limit(60.0)")
         msg_id = kc.execute('check("5.2", forever)')
         time.sleep(1.5)
