@@ -20,7 +20,10 @@ the checking thread instead (``PyThreadState_SetAsyncExc``): a Python loop stops
 step, but one long call into C (``time.sleep(3600)``, one huge tensor operation) only when that
 call returns -- never worse than without a limit. Either way :class:`TimeUp` is raised only
 while the learner's code (or what it calls) runs, never in the grader's own code, and a
-user's interrupt (Ctrl-C, "Interrupt kernel") raises ``KeyboardInterrupt`` as always.
+user's interrupt (Ctrl-C, "Interrupt kernel") raises ``KeyboardInterrupt`` as always. Code
+that catches every exception (a bare ``except:``) inside an endless loop swallows each
+time-up, as it swallows Ctrl-C: no limit inside the process can stop it; ``os._exit()``
+ends the process, as it would without a check.
 """
 
 from __future__ import annotations
@@ -168,7 +171,8 @@ def _run(alarm: "_Alarm", function: Callable, args: tuple, kwargs: dict) -> Any:
 
 
 class _Alarm:
-    """Raises :class:`TimeUp` in the learner's code ``seconds`` after ``start``."""
+    """Raises :class:`TimeUp` in the learner's code ``seconds`` after the ``with`` block is
+    entered, and again every ``REPEAT_S`` while that code still runs; never elsewhere."""
 
     def __init__(self, seconds: float):
         self.seconds, self.run_frame = max(float(seconds), 1e-3), None
