@@ -472,13 +472,20 @@ def test_off_the_main_thread_the_watching_thread_stops_a_loop():
         with time_limit(QUICK, 1.0):
             outcomes[name] = evaluate(QUICK, answer)
 
-    for name, answer in (("loop", _loops), ("catches once", _catches_once), ("right", reference(QUICK))):
+    def naps(epsilon, n):
+        time.sleep(1.5)
+        return reference(QUICK)(epsilon, n)
+
+    for name, answer in (("loop", _loops), ("catches once", _catches_once), ("naps", naps),
+                         ("right", reference(QUICK))):
         worker = threading.Thread(target=run, args=(name, answer))
         worker.start()
         worker.join(10)
         assert not worker.is_alive(), f"{name}: the check did not come back"
     assert "ran for more than 1 s" in outcomes["loop"].message and outcomes["loop"].learner_seconds < 2.0
     assert "ran for more than 1 s" in outcomes["catches once"].message
+    # a sleep (one call into C) is not cut short: the time-up comes when it returns
+    assert "ran for more than 1 s" in outcomes["naps"].message and 1.5 <= outcomes["naps"].learner_seconds < 2.5
     assert outcomes["right"].passed
     assert not [t for t in threading.enumerate() if t.name == "exercise time limit"]
 
