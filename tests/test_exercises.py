@@ -10,16 +10,25 @@ the next cell.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.util
+import os
 import re
+import signal
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+import torch
 
 from course_utils import config
-from course_utils.exercises import all_exercises, evaluate
+from course_utils.exercises import all_exercises, core, evaluate, guard
 
 _spec = importlib.util.spec_from_file_location("nbtool", config.ROOT / "tools" / "notebooks.py")
 nbtool = importlib.util.module_from_spec(_spec)
@@ -169,19 +178,6 @@ def test_the_student_version_has_no_solutions(tmp_path):
 # None, exit, loop forever, or change what they are given. Each gets "not yet" with a hint
 # that names what happened, and afterwards the reference solution still passes in the same
 # process. Exercises are discovered (IDS), so a new one is covered without a line here.
-
-import contextlib
-import os
-import dataclasses
-import signal
-import sys
-import threading
-import time
-
-import numpy as np
-import torch
-
-from course_utils.exercises import core, guard
 
 IMPLEMENT = [k for k in IDS if all_exercises()[k].kind == "implement"]
 VALUES = [k for k in IDS if k not in IMPLEMENT]
