@@ -20,6 +20,12 @@ each *step* answers it one way, for some or all targets (``verdicts`` names them
 ``decide(p, steps)`` runs a list of steps cheapest first, each on the targets still
 open; ``certify(model, x, y, epsilon, step)`` builds the problem and runs one step or
 ``"decide"``.
+
+The model is checked first, and again by every step (``guard.check_network``: its call
+must be its layers, its weights float32 or float64). "robust" is then about the model's
+weights in exact arithmetic on a box that contains the requested one, "attacked" about
+the model as called, at a point of the requested box (``course_utils.guard`` says what
+each means for a float32 model).
 """
 
 from __future__ import annotations
