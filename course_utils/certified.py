@@ -29,6 +29,7 @@ included, and discards its results. Run from the shell::
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,10 +43,11 @@ from tqdm.auto import tqdm
 from .alpha import alpha_crown_bounds
 from .attacks import pgd_linf
 from .bounds import bound_propagation, crown_bounds, interval_based_bound, objective_matrix
+from .models import placement
 from .network import LoweredNetwork, lower
 from .solvers import check_time_limit, fix_highs_threads
-from .layers import check_network
-from .threat import check_count, check_flag, check_images, check_labels, check_nonnegative, linf_box
+from .guard import check_logits, check_network
+from .threat import check_count, check_flag, check_images, check_labels, check_nonnegative, float64_box, points_inside
 from .verdicts import STEPS, check_steps, dearest
 from .workers import results_in_order, worker_pool
 
@@ -126,6 +128,16 @@ class CertifiedResult:
                    if not isinstance(d, dict) or k not in d]
         if missing:
             raise ValueError(f"d must be a dict from CertifiedResult.as_dict(); it lacks {', '.join(missing)}")
+        for key, letters in (("verdicts", "rau"), ("survived_pgd", "01")):
+            bad = [c for c in d[key] if c not in letters] if isinstance(d[key], str) else None
+            if bad is None or bad:
+                got = f"a {type(d[key]).__name__}" if bad is None else f"{bad[0]!r} in it"
+                raise ValueError(f"d['{key}'] must be a string of the letters {', '.join(letters)} (one per image), "
+                                 f"got {got}")
+        sizes = {len(d["verdicts"]), len(d["decided_by"]), len(d["survived_pgd"])}
+        if len(sizes) > 1:
+            raise ValueError(f"d['verdicts'], d['decided_by'] and d['survived_pgd'] must have one entry per image "
+                             f"each, got {len(d['verdicts'])}, {len(d['decided_by'])} and {len(d['survived_pgd'])}")
         return cls(d["epsilon"], tuple(d["methods"]), np.array([words[c] for c in d["verdicts"]], dtype=object),
                    np.array(d["decided_by"], dtype=object), np.array([c == "1" for c in d["survived_pgd"]]),
                    dict(d.get("seconds", {})))
@@ -184,7 +196,9 @@ def _check_methods(methods) -> Tuple[str, ...]:
 
 
 def _check_epsilons(epsilons) -> List[float]:
-    if isinstance(epsilons, (int, float)) or (isinstance(epsilons, torch.Tensor) and epsilons.dim() == 0):
+    """One radius (a Python, NumPy or one-element tensor number) or several, each as a float."""
+    if isinstance(epsilons, (numbers.Number, np.generic)) or (isinstance(epsilons, (torch.Tensor, np.ndarray))
+                                                               and epsilons.ndim == 0):
         epsilons = [epsilons]
     if isinstance(epsilons, (str, bytes)) or not hasattr(epsilons, "__iter__"):
         raise ValueError(f"epsilons must be a radius >= 0 or a list of them, got {epsilons!r}")
@@ -239,7 +253,7 @@ def interval_certified(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsil
     chapter's analytic last layer). Runs on the CPU in float64; the model is not moved."""
     out, chunk = [], check_count(chunk, "chunk", 1)
     for s in range(0, len(y), chunk):
-        box = linf_box(X[s:s + chunk].double(), epsilon)
+        box = float64_box(X[s:s + chunk], epsilon)
         bounds = bound_propagation(model, box)
         check_labels(X, y, "y", bounds[-1][0].shape[1])
         C = _objective_matrices(y[s:s + chunk], bounds[-1][0].shape[1])
@@ -254,7 +268,7 @@ def crown_certified(net: LoweredNetwork, X: torch.Tensor, y: torch.Tensor, epsil
     out, chunk = [], check_count(chunk, "chunk", 1)
     check_labels(X, y, "y", net.num_logits)
     for s in range(0, len(y), chunk):
-        box = linf_box(X[s:s + chunk].double(), epsilon)
+        box = float64_box(X[s:s + chunk], epsilon)
         _, bound = crown_bounds(net, box, _objective_matrices(y[s:s + chunk], net.num_logits))
         out.append(_margins_ok(bound, y[s:s + chunk]))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
@@ -266,7 +280,7 @@ def alpha_crown_certified(net: LoweredNetwork, X: torch.Tensor, y: torch.Tensor,
     (``alpha.alpha_crown_bounds``) on the lowered network ``net`` (float64, CPU)."""
     out = []
     for s in range(0, len(y), chunk):
-        box = linf_box(X[s:s + chunk].double(), epsilon)
+        box = float64_box(X[s:s + chunk], epsilon)
         _, bound = alpha_crown_bounds(net, box, _objective_matrices(y[s:s + chunk], net.num_logits))
         out.append(_margins_ok(bound, y[s:s + chunk]))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
@@ -315,17 +329,31 @@ class _Run:
 
 
 def _pgd_step(run: _Run, eps: float) -> torch.Tensor:
-    """Step "pgd": which correctly classified images untargeted l∞ PGD flips, (n,) boolean."""
-    device = next(run.model.parameters()).device
+    """Step "pgd": which correctly classified images untargeted l∞ PGD flips, (n,) boolean.
+    Each point is put into the requested box in the model's dtype (``threat.points_inside``)
+    before the model judges it; a radius >= 1 is attacked as 1 (the same box)."""
+    device, dtype = placement(run.model)
     idx = torch.nonzero(run.correct)[:, 0]
     flipped = torch.zeros(len(run.y), dtype=torch.bool)
+    radius = min(eps, 1.0)
     for s in tqdm(range(0, len(idx), 500), disable=not run.progress, leave=False, desc=f"PGD eps {eps:g}"):
         rows = idx[s:s + 500]
-        Xb, yb = run.X[rows].to(device), run.y[rows].to(device)
-        delta = pgd_linf(run.model, Xb, yb, eps, 2.5 * eps / run.pgd_steps, run.pgd_steps) if eps > 0 else 0 * Xb
+        Xb, yb = run.X[rows].to(device, dtype), run.y[rows].to(device)
+        delta = pgd_linf(run.model, Xb, yb, radius, 2.5 * radius / run.pgd_steps, run.pgd_steps) if eps > 0 \
+            else 0 * Xb
+        points, inside = points_inside(Xb + delta, float64_box(run.X[rows], eps, outward=False), dtype)
         with torch.no_grad():
-            flipped[rows] = (run.model(Xb + delta).argmax(1) != yb).cpu()
+            flipped[rows] = (run.model(points.to(device)).argmax(1).cpu() != run.y[rows]) & inside
     return flipped
+
+
+def _clean_inside(run: _Run, eps: float) -> np.ndarray:
+    """Per image, whether the image the model was run on (its pixels in the model's dtype)
+    lies in the requested box; where it does not (a float64 image that float32 cannot
+    hold, at a radius below the rounding), a wrong clean prediction is no attack."""
+    lo, hi = float64_box(run.X, eps, outward=False)
+    seen = run.X.to(placement(run.model)[1]).double()
+    return ((seen >= lo) & (seen <= hi)).flatten(1).all(1).numpy()
 
 
 def _exact_steps(run: _Run, eps: float, open_: np.ndarray) -> List[Tuple[str, str]]:
@@ -344,7 +372,7 @@ def _at_epsilon(run: _Run, eps: float) -> CertifiedResult:
     verdict = np.full(len(run.y), "unknown", dtype=object)
     decided = np.full(len(run.y), "", dtype=object)
     seconds: Dict[str, float] = {}
-    wrong = ~run.correct.numpy()
+    wrong = ~run.correct.numpy() & _clean_inside(run, eps)
     verdict[wrong], decided[wrong] = "attacked", "misclassified"
     t0 = time.perf_counter()
     flipped = _pgd_step(run, eps).numpy()
@@ -375,11 +403,15 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
     """Certified (and PGD-attacked) accuracy of ``model`` under l∞ perturbations (notebook 09).
 
     Args:
-        model: a ``Flatten``/``Linear``/``Conv2d``/``ReLU`` classifier on any device (PGD
-            runs there; the bounds and solvers on the CPU in float64); never moved.
+        model: a ``Flatten``/``Linear``/``Conv2d``/``ReLU`` classifier in float32 or
+            float64 that ``guard.check_network`` accepts, on any device (PGD runs there;
+            the bounds and solvers on the CPU in float64); never moved.
         data: a DataLoader of ``(X, y)`` batches, or a pair of tensors ``(X, y)``;
-            images ``(n, C, H, W)`` with pixels in [0, 1].
-        epsilons: one radius or several (each finite, >= 0).
+            images ``(n, C, H, W)`` with pixels in [0, 1], any floating dtype: the boxes
+            come from their exact values (``threat.float64_box``), the model sees them in
+            its own dtype.
+        epsilons: one radius or several (each finite, >= 0; Python, NumPy or one-element
+            tensor numbers).
         methods: a subset of ``METHODS`` ("interval", "crown", "alpha-crown", "lp+cuts",
             "milp"); they run in that order whatever order they are given in.
         limit: use only the first ``limit`` examples.
@@ -402,11 +434,11 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
     time_limit, progress = check_time_limit(time_limit), check_flag(progress, "progress")
     X, y = _collect(data, limit)
     net = lower(check_network(model), X.shape[1:])
-    check_labels(X, y, "data (labels)", net.num_logits)
-    device = next(model.parameters()).device
+    check_labels(X, y, "data (labels)", check_logits(net.num_logits))
+    device, dtype = placement(model)
     cpu_model = model if device.type == "cpu" else _cpu_copy(model)
     with torch.no_grad():
-        correct = torch.cat([model(X[s:s + 500].to(device)).argmax(1).cpu() == y[s:s + 500]
+        correct = torch.cat([model(X[s:s + 500].to(device, dtype)).argmax(1).cpu() == y[s:s + 500]
                              for s in range(0, len(y), 500)])
     run = _Run(model, cpu_model, net, X, y, correct, methods, pgd_steps, time_limit, workers, progress)
     out = []
