@@ -25,6 +25,7 @@ import math
 import shlex
 import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from itertools import product
@@ -311,6 +312,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     it settled is saved; the previous handler is back afterwards."""
     def stop(signum, frame):
         raise KeyboardInterrupt("terminated (SIGTERM)")
+    if threading.current_thread() is not threading.main_thread():
+        yield                    # only the main thread may set a handler
+        return
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
