@@ -112,11 +112,20 @@ def _shapes(state: dict) -> Dict[str, Tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
+def _regenerate(path: Union[Path, "Traversable"], name: str) -> str:
+    """The command that writes the weights file ``path`` again (the shipped one: from a
+    checkout, on purpose; a user's: into its folder)."""
+    if path == config.asset("models", f"{name}.pt"):
+        return (f"Regenerate it with `python -m course_utils train {name} --shipped --force` in a checkout "
+                f"of the course, or reinstall the course.")
+    return f"Regenerate it with `python -m course_utils train {name} --out {Path(path).parent} --force`."
+
+
 def _read_weights(path: Union[Path, "Traversable"], name: str) -> dict:
     """The state dict saved at ``path`` for the architecture ``name``, or an error that
     names the file and the real cause: unreadable, not a state dict, NaN or infinite
     values, another architecture."""
-    regenerate = f"Regenerate it with `python -m course_utils train {name}`."
+    regenerate = _regenerate(path, name)
     if path.is_dir():
         raise RuntimeError(f"weights path {path} is a folder, not a file. {regenerate}")
     if not path.is_file():
