@@ -169,8 +169,8 @@ class NodeStyle:
 
 
 SEARCH_NODES: Mapping[str, NodeStyle] = MappingProxyType({
-    "split": NodeStyle("split: bound below the minimum", VERDICTS["unknown"].color, "o"),
-    "left": NodeStyle("left unsplit: bound not below it", VERDICTS["robust"].color, "s"),
+    "split": NodeStyle("split: bound at most the minimum", VERDICTS["unknown"].color, "o"),
+    "left": NodeStyle("left unsplit: bound at least the minimum", VERDICTS["robust"].color, "s"),
     "infeasible": NodeStyle("no input has these phases", VERDICTS["attacked"].color, "x"),
     "optimum": NodeStyle("every phase fixed: the minimum", METHODS["milp"].color, "*"),
 })

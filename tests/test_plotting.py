@@ -361,6 +361,10 @@ def test_bigm_slices_are_what_the_rows_allow_and_fill_the_triangle():
         corners = np.concatenate([relu_bigm_slice(l, u, v) for v in np.linspace(0, 1, 201)])
         assert corners[:, 0].min() == l and corners[:, 0].max() == u and corners[:, 1].max() == u
         assert np.all(corners[:, 1] <= u * (corners[:, 0] - l) / (u - l) + 1e-12)   # below the chord
+        p = rng.uniform(l, u, 2000)
+        a = rng.uniform(np.maximum(p, 0), u * (p - l) / (u - l))                       # points of the triangle
+        v = a / u                                                                        # lie in the slice of v = a / u
+        assert np.all((a >= p) & (a <= u * v + 1e-12) & (a <= p - l * (1 - v) + 1e-12) & (v >= 0) & (v <= 1))
     for bad in ((0.5, 1.0, 0.5), (-1.0, 1.0, 1.5), (-np.inf, 1.0, 0.5)):
         with pytest.raises(ValueError):
             relu_bigm_slice(*bad)
