@@ -22,7 +22,8 @@ _ALPHAS = (0.1, 0.3)
 def _constraints(fn, z, z_hat, v, alpha) -> list:
     """The learner's rows (on fresh copies of the bounds), checked to be cvxpy constraints."""
     import cvxpy as cp
-    rows = call(fn, z, z_hat, v, _L.copy(), _U.copy(), alpha)
+    rows = call(fn, z, z_hat, v, _L.copy(), _U.copy(), alpha,
+                returns=(list, tuple, cp.constraints.constraint.Constraint))
     if isinstance(rows, cp.constraints.constraint.Constraint):
         rows = [rows]
     if not isinstance(rows, (list, tuple)) or not all(isinstance(r, cp.constraints.constraint.Constraint)
