@@ -112,7 +112,7 @@ def _interval_radius(name: str) -> float:
     label = int(y[0])
     C = objective_matrix(label)[:, [t for t in range(10) if t != label]]
     low, high = 0.0, 0.05
-    for _ in range(24):
+    for _ in range(16):
         middle = (low + high) / 2
         bound = interval_based_bound(model, C, bound_propagation(model, linf_box(X[:1].double(), middle)))
         low, high = (middle, high) if bool((bound > 0).all()) else (low, middle)
@@ -147,7 +147,7 @@ _RADIUS_MODEL = (
     "of the radius that a tighter method can prove. The deeper `dnn4` fares five times worse: "
     "its widths grow by a factor of more than 4 per layer, so the same ε leaves its logits far "
     "more uncertain. That is why certified training (the tutorial's next chapter) trains a "
-    "network so that its own bounds become tight, as the twenty steps of this notebook began to do.")
+    "network so that its own bounds become tight, as the ten steps of this notebook began to do.")
 
 
 NOTEBOOK = "08_interval_bounds"

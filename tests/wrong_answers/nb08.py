@@ -33,7 +33,7 @@ return centre - epsilon * W.norm(dim=1), centre + epsilon * W.norm(dim=1)""", "a
         ("""answer = {}
 for name in ("small", "dnn4"):
     low, high = 0.0, 0.05
-    for _ in range(20):
+    for _ in range(16):
         middle = (low + high) / 2
         bound = package.interval_based_bound(models[name], objective_matrix(label), bound_propagation(models[name], linf_box(x.double(), middle)))
         low, high = (middle, high) if (bound > 0).any() else (low, middle)

@@ -125,8 +125,9 @@ check_close(-np.sqrt(2) * poly.support[k], margin["LP"], 1e-6, "the figure's LP 
 #
 # ## The chapter in code
 #
-# The chapter's LP is `form_milp` of notebook 6 with one change: `v` is a plain variable with
-# $0 \le v \le 1$ instead of a binary.
+# The chapter's LP is `form_milp` of notebook 6 with `v` a plain variable, $0 \le v \le 1$.
+# (One more change leaves the LP as it is: each $\hat z_i = W_i z_i + b_i$ is a variable, so
+# the dense $W_i$ enters one row block, not two.)
 
 # %%
 def form_lp(model, c, initial_bound, bounds):
@@ -139,12 +140,13 @@ def form_lp(model, c, initial_bound, bounds):
     u = [up[0].numpy() for _, (_, up) in linear]
     l0, u0 = (t[0].reshape(-1).numpy() for t in initial_bound)
     z = [cp.Variable(layer.in_features) for layer, _ in linear] + [cp.Variable(linear[-1][0].out_features)]
+    z_hat = [cp.Variable(layer.out_features) for layer, _ in linear[:-1]]     # W_i z_i + b_i
     v = [cp.Variable(layer.out_features) for layer, _ in linear[:-1]]
     constraints = [z[0] >= l0, z[0] <= u0, z[d + 1] == W[d] @ z[d] + b[d]]
     for i in range(d):
-        constraints += [z[i + 1] >= W[i] @ z[i] + b[i], z[i + 1] >= 0,
+        constraints += [z_hat[i] == W[i] @ z[i] + b[i], z[i + 1] >= z_hat[i], z[i + 1] >= 0,
                         cp.multiply(u[i], v[i]) >= z[i + 1],
-                        W[i] @ z[i] + b[i] >= z[i + 1] + cp.multiply(1 - v[i], l[i]),
+                        z_hat[i] >= z[i + 1] + cp.multiply(1 - v[i], l[i]),
                         v[i] >= 0, v[i] <= 1]
     return cp.Problem(cp.Minimize(c @ z[d + 1]), constraints), (z, v)
 
@@ -253,8 +255,7 @@ check_claim(sum(int(relu_phases(*bounds[i])[2].sum()) for i in (1, 3)) == 42,
 # %% [markdown]
 # ## Certifying with the LP
 #
-# The LP is useful where it is positive. The chapter's table at $\epsilon = 0.02$, solved by
-# our `form_lp`:
+# The chapter's table at $\epsilon = 0.02$, solved by our `form_lp`:
 
 # %%
 lp_002 = {t: lp_margin(small, 0.02, t)[0].value for t in targets}
@@ -292,8 +293,8 @@ crown4 = certify(dnn4, x, label, 0.01, "crown")
 print("notebook 9's linear bounds (crown):", crown4.verdict)
 
 # %% tags=["hide-input"]
-cert4 = certify(dnn4, x, label, 0.01, "lp")
-check_same(np.array(list(lp_dnn4.values())), np.array([r.value for r in cert4.results]),
+lp_table = recorded_bounds(models, X, y, "dnn4", "lp", 0, 0.01)        # certify(..., "lp")'s, in the table
+check_same(np.array(list(lp_dnn4.values())), np.array([lp_table[t] for t in targets]),
            "dnn4: form_lp's nine optima = certify(..., 'lp')'s", atol=1e-4, show=False)
 open_ours = [t for t, v in lp_dnn4.items() if v <= 0]
 open_chapter = [t for t, v in chapter.DNN4_LP_EPS_001.items() if v <= 0]
@@ -309,16 +310,16 @@ check_claim(all(bool((uc - lc <= ui - li + 1e-9).all()) for (lc, uc), (li, ui) i
 
 # %% [markdown]
 # The chapter's LP leaves 3, 8 and 9 open; ours those and 0, 2 and 5 (other weights). Is the
-# network robust there? Yes: the linear bounds of notebook 9 ("crown") prove all nine. On
-# the same pre-activation bounds they are never tighter than the LP; but they compute their
-# own, tighter than intervals, and on those the LP would prove all nine too. The LP was held
-# back by its interval bounds, not by its triangles.
+# network robust there? Yes: notebook 9's linear bounds ("crown") prove all nine. On the same
+# pre-activation bounds they are never tighter than the LP, but they compute their own,
+# tighter than intervals; on those the LP would prove all nine too. Its interval bounds held
+# the LP back, not its triangles.
 #
 # ## Tighter than the triangle: the hull over the input box
 #
 # The triangle is the hull of one ReLU's graph over its own pre-activation $\hat z \in [l, u]$.
 # But $\hat z = w^T s + b$ depends on the neuron's inputs $s$, which live in a box, and the hull
-# of $\{(s, \max(0, w^T s + b)) : s \text{ in the box}\}$ is smaller (Anderson et al., 2020).
+# of $\{(s, \max(0, w^T s + b)) : s \text{ in the box}\}$ can be tighter (Anderson et al., 2020).
 # Let $s_i^-$ and $s_i^+$ be the ends of input $i$'s interval that make $w_i s_i$ smallest
 # and largest. For **every subset** $I$ of the inputs,
 #
@@ -330,7 +331,7 @@ check_claim(all(bool((uc - lc <= ui - li + 1e-9).all()) for (lc, uc), (li, ui) i
 # optimum the most violated one takes one pass over the inputs (put $i$ in $I$ exactly when
 # its term is the smaller). So: solve the LP, add each neuron's most violated inequality (a
 # **cut**), solve again, a few rounds. Image 0 at $\epsilon = 0.05$, targets 3 and 9 (the two
-# smallest $m_t^*$), starting from notebook 6's tightened bounds:
+# smallest $m_t^*$), from tightened bounds (linear bounds, then one LP per unstable neuron):
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
@@ -366,9 +367,9 @@ check_claim(all(rounds[t][-1] < milp_005[t] - 0.5 for t in (3, 9)), "after the l
 #
 # ## Try it
 #
-# Move ε and the image: per target, the interval bound of notebook 8, the LP and the MILP (a
-# bar above 0 is a certificate). LP and MILP come from a table computed in advance for the
-# first 5 test images; tick "compute live" to solve them here.
+# Move ε and the image: per target, the interval bound (notebook 8), the LP and the MILP; a
+# bar above 0 is a certificate. LP and MILP come from a table made in advance (first 5 test
+# images); "compute live" solves them here.
 
 # %% tags=["nbval-ignore-output"]
 bound_comparison_widget(models, X, y, epsilon=0.02, model="small")
@@ -439,8 +440,8 @@ check("7.3", answer)
 # %% [markdown]
 # ### Exercise 7.4 — investigate: better bounds, smaller triangles
 #
-# A triangle is only as small as its bounds. `tighten_bounds(small, box)` returns notebook
-# 6's tightened $(l, u)$ for each hidden layer (numpy). At $\epsilon = 0.05$ on image 0, how
+# A triangle is only as small as its bounds. `tighten_bounds(small, box)` returns the
+# tightened $(l, u)$ of the cuts above for each hidden layer (numpy). At $\epsilon = 0.05$ on image 0, how
 # many of the 70 hidden neurons do they leave unstable (intervals leave 42), and for how many
 # targets is `form_lp` on them positive? Put them into `bounds[1]` and `bounds[3]` of
 # `bound_propagation`'s list as tensors of shape `(1, n)`. Report
@@ -470,7 +471,8 @@ check("7.4", answer)
 # * Relaxing $v \in \{0,1\}$ to $0 \le v \le 1$ gives an LP whose minimum bounds $m_t^*$ from
 #   below: positive means "robust"; negative proves nothing by itself.
 # * Per neuron the LP keeps the ReLU's hull over $[l, u]$, a triangle; over the network, a
-#   convex set larger than the adversarial polytope's hull. Its optimum can be "fake".
+#   convex set around the adversarial polytope, looser than its hull in the toy example.
+#   Its optimum can be "fake".
 # * Tighter bounds shrink every triangle; cuts from each ReLU's hull over its input box
 #   tighten the LP further, often enough to turn "unknown" into a certificate.
 #

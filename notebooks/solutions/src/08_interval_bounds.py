@@ -6,8 +6,8 @@
 #
 # Notebook 7 bounded the worst-case margin $m_t^* = \min_{\|\delta\|_\infty \le \epsilon} m_t(x + \delta)$
 # from below with one LP per target. Here is a cheaper lower bound that needs no solver: the
-# interval arithmetic of notebook 6 and one observation about the last layer. It is looser
-# than the LP, but it costs a few matrix products per layer, runs on a whole batch of images
+# interval arithmetic of notebook 6 and one observation about the last layer. It is never
+# tighter than the LP, but it costs a few matrix products per layer, runs on a whole batch of images
 # at once, and is differentiable, so a network can be trained through it. (Notation:
 # notebook 0.)
 #
@@ -121,7 +121,7 @@ check_claim(sum(more[i] for i in relus) == 96 and more[3] == 3 and more[1] == mo
 #
 # In ε the story is different. Doubling ε at most doubles the input box's widths (the
 # $[0, 1]$ clamp cuts some), so it at most doubles every width of the first layer, $|W|$
-# times them. After a ReLU that stops: 96 of the 400 ReLU outputs more than double, 23 of
+# times them. Past a ReLU that no longer holds: 96 of the 400 ReLU outputs more than double, 23 of
 # them from a width of 0, and behind them 3 of the second layer's pre-activations do too.
 # Exercise 8.2 asks why.
 #
@@ -212,7 +212,7 @@ check_close(epsilon.grad, slope, 1e-4 * abs(slope), "autograd's derivative = the
 # That is the chapter's closing remark: a network can be trained to make its own bounds
 # positive. Take the nine bounds $J_t$ on $z_y - z_t$ and use $-J$ as logits: for every input
 # of the ball, $z_t - z_y \le -J_t$, so the cross-entropy of $-J$ bounds the loss of the worst
-# input from above (Wong & Kolter, 2018). Twenty gradient steps on it, on these 100 images:
+# input from above (Wong & Kolter, 2018). Ten gradient steps on it, on these 100 images:
 
 # %%
 def robust_loss(model, X, y, epsilon):
@@ -225,9 +225,9 @@ def robust_loss(model, X, y, epsilon):
     return nn.functional.cross_entropy(-J, y), J
 
 
-optimizer = torch.optim.SGD(net.parameters(), lr=0.05)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
 record = {}
-for step in range(21):
+for step in range(11):
     loss, J = robust_loss(net, X.double(), y, 0.02)
     with torch.no_grad():
         proven = ((J > 0) | nn.functional.one_hot(y, 10).bool()).all(1)
@@ -235,18 +235,18 @@ for step in range(21):
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-for step in (0, 20):
+for step in (0, 10):
     print(f"after {step:2d} steps: proven robust at ε = 0.02 {approx(record[step][0], 2)}, clean accuracy "
           f"{approx(record[step][1], 2)}")
 
 # %% tags=["hide-input"]
 check_close(record[0][0], 0.0, 0.0, "robust share before training", show=False)
-check_close(record[20][0], 0.75, 0.05, "robust share after 20 steps", show=False)
-check_claim(record[20][1] >= 0.95, "clean accuracy stays at 95% or more", show=False)
+check_close(record[10][0], 0.69, 0.05, "robust share after 10 steps", show=False)
+check_claim(0.93 <= record[10][1] < record[0][1] == 1.0, "clean accuracy drops from 1.00 by a few points", show=False)
 
 # %% [markdown]
-# No image of the 100 is proven robust at first; after twenty steps about three in four
-# are, and the clean accuracy barely moves. These are the images it trained on: this shows
+# No image of the 100 is proven robust at first; after ten steps about seven in ten are, and
+# the clean accuracy drops by a few points. These are the images it trained on: this shows
 # the mechanism, not a robust network (training for robustness is the tutorial's next
 # chapter).
 #
@@ -389,7 +389,7 @@ answer = None
 answer, objectives = {}, objective_matrix(label)[:, [t for t in range(10) if t != label]]
 for name in ("small", "dnn4"):
     low, high = 0.0, 0.05
-    for _ in range(20):
+    for _ in range(16):
         middle = (low + high) / 2
         box = linf_box(x.double(), middle)
         proven = (package.interval_based_bound(models[name], objectives, bound_propagation(models[name], box)) > 0).all()
