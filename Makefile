@@ -10,8 +10,11 @@ STAMP       := $(VENV)/.installed
 MODELS      := regression dnn2 dnn4 cnn small
 WEIGHTS     := $(MODELS:%=course_utils/assets/models/%.pt)
 # Notebook tests run on the default evaluation subset and on the CPU, whatever the caller's
-# shell says: the committed outputs they are compared with were computed that way.
-TEST_ENV    := COURSE_N_EVAL=1000 COURSE_DEVICE=cpu PYTHONHASHSEED=0
+# shell says: the committed outputs they are compared with were computed that way. They read
+# the shipped records, and the user's folder (the user's own runs) is a fresh empty one
+# (tests/conftest.py makes its own as well).
+TEST_ENV    := COURSE_N_EVAL=1000 COURSE_DEVICE=cpu PYTHONHASHSEED=0 COURSE_RECORDS=shipped \
+               COURSE_USER_DIR=$$(mktemp -d "$${TMPDIR:-/tmp}/course-user.XXXXXX")
 # A second notebook run under PyTorch's portable kernels and one thread: the committed
 # outputs must not depend on the CPU (AVX2 or AVX-512) or the thread count.
 PORTABLE    := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -38,29 +41,32 @@ $(STAMP): pyproject.toml
 data: $(STAMP)
 	$(PY) -m course_utils data
 
-# Missing weights are retrained by the chapter's recipe (the CNN takes about 8 min on a 2-core CPU).
+# Missing weights are retrained by the chapter's recipe (the CNN takes about 8 min on a 2-core CPU)
+# into the checkout's shipped files (--shipped); `make weights` retrains and replaces all of them.
 course_utils/assets/models/%.pt: | $(STAMP)
-	$(PY) -m course_utils train $*
+	$(PY) -m course_utils train --shipped $*
 
 weights: $(STAMP)
-	$(PY) -m course_utils train $(MODELS)
+	$(PY) -m course_utils train --shipped --force $(MODELS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
-# Everything: unit tests, the browser test, the wheel outside the checkout, the notebooks
-# (nbval, strict), and at the same time (one thread, so on a second core) the notebooks
-# again under portable kernels; its report follows the first one's. The book, the slides and
-# the fresh-environment installs are slower: .ci/run runs them after `make test`.
+# Everything: unit tests, the browser test, the wheel outside the checkout, the learner's
+# edition of the notebooks (nbval, strict), and at the same time (one thread, so on a second
+# core) the solved edition under portable kernels; its report follows the first one's. The
+# two editions share every cell but the exercises, so between them each cell runs natively
+# and portably. The book, the slides and the fresh-environment installs are slower:
+# .ci/run runs them after `make test`.
 PORTABLE_LOG := build/portable-notebooks.log
 test: setup
 	@mkdir -p build
-	@$(PORTABLE) $(PYTEST) notebooks > $(PORTABLE_LOG) 2>&1 & portable=$$!; \
+	@$(PORTABLE) $(PYTEST) notebooks/solutions > $(PORTABLE_LOG) 2>&1 & portable=$$!; \
 	trap 'kill $$portable 2>/dev/null' INT TERM; \
-	echo "$(PORTABLE) pytest notebooks: running beside this run, reported after it ($(PORTABLE_LOG))"; \
-	$(PYTEST) -m "not site and not install and not slow" tests notebooks; main=$$?; \
+	echo "$(PORTABLE) pytest notebooks/solutions: running beside this run, reported after it ($(PORTABLE_LOG))"; \
+	$(PYTEST) -m "not site and not install and not slow" tests notebooks --ignore=notebooks/solutions; main=$$?; \
 	wait $$portable; other=$$?; \
-	echo; echo "=== $(PORTABLE) pytest notebooks ==="; cat $(PORTABLE_LOG); \
+	echo; echo "=== $(PORTABLE) pytest notebooks/solutions ==="; cat $(PORTABLE_LOG); \
 	test $$main = 0 && test $$other = 0
 
 test-unit: setup
@@ -70,6 +76,7 @@ test-unit: setup
 test-slow: setup
 	$(PYTEST) -m slow tests
 
+# Both editions of every notebook (notebooks/ and notebooks/solutions/).
 test-notebooks: setup
 	$(PYTEST) notebooks
 
@@ -94,12 +101,12 @@ test-browser: setup
 screenshot: setup
 	$(PY) tools/screenshot.py
 
-# Rebuild every notebook from notebooks/src/*.py and execute it with outputs saved
-# (NB=02_fgsm for just one).
+# Rebuild both editions of every notebook from notebooks/solutions/src/*.py and execute them
+# with outputs saved (NB=02_fgsm for just one).
 notebooks: setup
 	$(TEST_ENV) $(PY) tools/notebooks.py build $(NB)
 
-# The notebooks for learners: solutions removed, no outputs (build/student/).
+# The learner's edition without outputs (build/student/): a hand-out to run from scratch.
 student: $(STAMP)
 	$(PY) tools/notebooks.py student build/student
 
@@ -110,21 +117,25 @@ clean-venv:
 	rm -rf $(VENV)
 
 # --- The course where its readers are: book, slides, installs -----------------------------
-# The book's and the slides' tools (Sphinx, myst-nb, nbconvert) are the "book" extra;
-# reveal.js and MathJax come from npm into build/web (tools/web_assets.py).
-BOOK_STAMP := $(VENV)/.installed-book
+# The book and the slides are rendered from the committed notebooks: they need only the
+# "book" extra (Sphinx, myst-nb, nbconvert, ...), in an environment of their own, without
+# PyTorch or JupyterLab (tools/book_env.py). reveal.js and MathJax come from npm into
+# build/web (tools/web_assets.py).
+BOOK_VENV  := .venv-book
+BOOK_PY    := $(BOOK_VENV)/bin/python
+BOOK_STAMP := $(BOOK_VENV)/.installed
 
-$(BOOK_STAMP): pyproject.toml | $(STAMP)
-	$(PY) -m pip install --quiet -e ".[book]"
+$(BOOK_STAMP): pyproject.toml
+	$(PYTHON_BOOT) tools/book_env.py $(BOOK_VENV)
 	touch $@
 
 # A static website of the course from the committed notebooks: build/book/html/index.html.
 book: $(BOOK_STAMP)
-	$(PY) tools/book.py
+	$(BOOK_PY) tools/book.py
 
 # Every notebook as a reveal.js deck: build/slides/NN_name.slides.html.
 slides: $(BOOK_STAMP)
-	$(PY) tools/slides.py
+	$(BOOK_PY) tools/slides.py
 
 # The built book, one deck and RISE in headless Chromium.
 test-site: book slides

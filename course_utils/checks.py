@@ -16,7 +16,10 @@ The helpers here answer all three; every notebook uses them (introduced in noteb
   so such a figure must be backed by a :func:`check_close` in the same or the next cell.
 
 Check lines start with ``✓`` and print only the recorded value and the tolerance, never
-the live one, so that the printed text is the same on every machine. To measure how much a
+the live one, so that the printed text is the same on every machine. A notebook shows a
+few of them where a reader should see the evidence, and passes ``show=False`` to the rest:
+those print nothing unless they fail (a failure always raises, so the notebook tests
+catch it either way). To measure how much a
 figure moves between machines, set ``COURSE_CHECK_LOG`` to a file: every
 :func:`check_close` then appends its figure and live value to it as one JSON line
 (``tools/portability.py`` does this under several CPU kernels and thread counts).
@@ -58,15 +61,16 @@ def approx(value: Number, digits: int = 3) -> str:
     return f"{MARK}{_as_float(value, 'value'):.{int(digits)}f}"
 
 
-def check_close(value: Number, recorded: Number, tol: Number, what: str) -> None:
-    """Assert ``|value - recorded| <= tol`` and print ``✓ what ≈ recorded (± tol)``.
+def check_close(value: Number, recorded: Number, tol: Number, what: str, *, show: bool = True) -> None:
+    """Assert ``|value - recorded| <= tol`` and print ``✓ what ≈ recorded (± tol)``
+    (``show=False``: print nothing unless it fails).
 
     ``recorded`` is the figure the notebook's text relies on; ``tol`` the spread measured
     across machines and thread counts, with a margin (``benchmarks/portability.md``).
     Raises ``AssertionError`` naming the figure, the live value and the allowed range.
     """
     value, recorded = _as_float(value, "value"), _as_float(recorded, "recorded")
-    tol = _as_float(tol, "tol")
+    tol, show = _as_float(tol, "tol"), _check_show(show)
     if tol < 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
     log = os.environ.get("COURSE_CHECK_LOG")
@@ -77,11 +81,13 @@ def check_close(value: Number, recorded: Number, tol: Number, what: str) -> None
         raise AssertionError(f"{what}: this run gives {value:.6g}, but the text relies on "
                              f"{recorded:g} ± {tol:g}. Rerun the notebook from the top; if it "
                              "still differs, the text beside this figure needs updating.")
-    print(f"✓ {what} {MARK} {recorded:g} (± {tol:g})")
+    _report(f"✓ {what} {MARK} {recorded:g} (± {tol:g})", show)
 
 
-def check_claim(condition, claim: str) -> None:
-    """Assert a statement the text makes about the outputs, and print ``✓ claim``."""
+def check_claim(condition, claim: str, *, show: bool = True) -> None:
+    """Assert a statement the text makes about the outputs, and print ``✓ claim``
+    (``show=False``: print nothing unless it fails)."""
+    show = _check_show(show)
     if isinstance(condition, torch.Tensor):
         if condition.numel() != 1:
             raise ValueError("condition must be one boolean, got a tensor of shape "
@@ -91,7 +97,19 @@ def check_claim(condition, claim: str) -> None:
         raise ValueError(f"condition must be a boolean, got {condition!r}")
     if not condition:
         raise AssertionError(f"the text claims: {claim} -- but this run's outputs say otherwise")
-    print(f"✓ {claim}")
+    _report(f"✓ {claim}", show)
+
+
+def _report(line: str, show: bool) -> None:
+    """Print a passed check's line when ``show`` asks for it."""
+    if show:
+        print(line)
+
+
+def _check_show(show) -> bool:
+    if not isinstance(show, (bool, np.bool_)):
+        raise ValueError(f"show must be True or False, got {show!r}")
+    return bool(show)
 
 
 def max_difference(a, b) -> float:
@@ -103,13 +121,15 @@ def max_difference(a, b) -> float:
     return float(np.abs(a - b).max()) if a.size else 0.0
 
 
-def check_same(ours, theirs, what: str, atol: float = 1e-6) -> None:
-    """Assert two results agree entry by entry within ``atol``; print ``✓ what (to atol)``.
+def check_same(ours, theirs, what: str, atol: float = 1e-6, *, show: bool = True) -> None:
+    """Assert two results agree entry by entry within ``atol``; print ``✓ what (to atol)``
+    (``show=False``: print nothing unless it fails).
 
     For a notebook's own version of an algorithm beside the package's: both are computed
     on the same machine, so they agree to rounding whatever the CPU.
     """
+    show = _check_show(show)
     gap = max_difference(ours, theirs)
     if not gap <= atol:
         raise AssertionError(f"{what}: the two differ by up to {gap:.3g} (allowed {atol:g})")
-    print(f"✓ {what} (to {atol:g})")
+    _report(f"✓ {what} (to {atol:g})", show)

@@ -45,14 +45,16 @@ def _model_epsilon_image(models: dict, model, epsilon: float, eps_max: float, st
 
 
 def _check_data(models, X, y) -> None:
-    """The widgets' ``models`` (a non-empty dict name -> classifier) and images ``X`` with labels ``y``."""
+    """The widgets' ``models`` (a non-empty dict name -> classifier the verifiers accept,
+    ``guard.check_network``) and images ``X`` with labels ``y``."""
+    from .guard import check_network
     from .models import count_classes
     from .threat import check_images, check_labels, check_model
     if not isinstance(models, dict) or not models:
         raise ValueError(f"models must be a non-empty dict of name -> model, e.g. {{'small': small}}; got "
                          f"{type(models).__name__}" + (" (empty)" if isinstance(models, dict) else ""))
     for name, net in models.items():
-        check_model(net, f"models[{name!r}]")
+        check_network(check_model(net, f"models[{name!r}]"), f"models[{name!r}]")
     check_labels(check_images(X, "X"), y, num_classes=min(count_classes(net, X) for net in models.values()))
 
 
@@ -78,7 +80,9 @@ def logit_bounds_widget(models: dict, X, y, epsilon: float = 0.1, index: int = 0
         return [fig, "lower: " + " ".join(f"{v:9.2f}" for v in l[0].tolist()) + "\n"
                      "upper: " + " ".join(f"{v:9.2f}" for v in u[0].tolist())]
 
-    return LiveFigure(draw, _model_epsilon_image(models, model, epsilon, 0.2, 0.005, index, len(X)))
+    return LiveFigure(draw, _model_epsilon_image(models, model, epsilon, 0.2, 0.005, index, len(X)),
+                      caption="Moving ε or the image, or changing the model, redraws the interval bound on "
+                              "every logit and prints the bounds.")
 
 
 # --- precomputed or live ---------------------------------------------------------------------
@@ -184,7 +188,8 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
 
     controls = _model_epsilon_image(models, model, epsilon, eps_max, 0.01, index, n)
     controls["live"] = widgets.Checkbox(value=live, description=LIVE_LABEL)
-    return LiveFigure(draw, controls)
+    return LiveFigure(draw, controls, caption="Moving ε or the image, or changing the model, redraws every "
+                                              "method's bound on each target's margin, and the table under it.")
 
 
 def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "crown", model: str = None,
@@ -235,4 +240,5 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
     controls.pop("index")
     controls["method"] = widgets.Dropdown(options=list(METHODS), value=method, description="method")
     controls["live"] = widgets.Checkbox(value=live, description=LIVE_LABEL)
-    return LiveFigure(draw, controls)
+    return LiveFigure(draw, controls, caption="Moving ε or changing the model or the method redraws the "
+                                              "verdict of every image and the accuracies under the grid.")

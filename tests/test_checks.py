@@ -71,3 +71,21 @@ def test_check_same(capsys):
         checks.check_same(a, a + 1e-3, "same δ")
     with pytest.raises(AssertionError, match="shapes differ"):
         checks.check_same(a, a[:2], "same δ")
+
+
+def test_a_check_with_show_false_prints_nothing_but_still_fails(capsys):
+    check_close, check_claim, check_same = checks.check_close, checks.check_claim, checks.check_same
+    check_close(0.5, 0.5, 0.01, "a figure:", show=False)
+    check_claim(True, "a claim", show=False)
+    check_same(torch.zeros(3), torch.zeros(3), "two results", show=False)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(AssertionError, match="a figure"):
+        check_close(0.6, 0.5, 0.01, "a figure:", show=False)
+    with pytest.raises(AssertionError, match="a claim"):
+        check_claim(False, "a claim", show=False)
+    with pytest.raises(AssertionError, match="two results"):
+        check_same(torch.zeros(3), torch.ones(3), "two results", show=False)
+    for call in (lambda: check_claim(True, "c", show="no"), lambda: check_close(1, 1, 0, "f", show=None),
+                 lambda: check_same(torch.zeros(1), torch.zeros(1), "s", show=1)):
+        with pytest.raises(ValueError, match="show must be True or False"):
+            call()

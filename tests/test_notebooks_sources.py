@@ -18,8 +18,9 @@ nbtool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(nbtool)
 
 NB_DIR = config.ROOT / "notebooks"
-SOURCES = sorted((NB_DIR / "src").glob("*.py"))
-NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
+SOURCES = sorted(nbtool.SRC_DIR.glob("*.py"))
+LEARNER = sorted(NB_DIR.glob("*.ipynb"))
+NOTEBOOKS = LEARNER + sorted(nbtool.SOLVED_DIR.glob("*.ipynb"))     # both editions
 
 
 def test_notebooks_agree_with_their_sources():
@@ -27,20 +28,30 @@ def test_notebooks_agree_with_their_sources():
 
 
 def test_a_changed_source_is_caught(tmp_path, monkeypatch):
-    """The check fails when a source's text or tags differ from its notebook."""
-    src_dir = tmp_path / "src"
-    src_dir.mkdir()
+    """The check fails, once per edition, when a source's text or tags differ from its notebooks."""
+    src_dir, learner, solved = tmp_path / "src", tmp_path / "learner", tmp_path / "solved"
+    for folder in (src_dir, learner, solved):
+        folder.mkdir()
     src = next(p for p in SOURCES if '# %% tags=["nbval-ignore-output"]' in p.read_text())
-    (tmp_path / (src.stem + ".ipynb")).write_bytes((NB_DIR / (src.stem + ".ipynb")).read_bytes())
-    monkeypatch.setattr(nbtool, "NB_DIR", tmp_path)
+    (learner / (src.stem + ".ipynb")).write_bytes((NB_DIR / (src.stem + ".ipynb")).read_bytes())
+    (solved / (src.stem + ".ipynb")).write_bytes((nbtool.SOLVED_DIR / (src.stem + ".ipynb")).read_bytes())
     monkeypatch.setattr(nbtool, "SRC_DIR", src_dir)
+    monkeypatch.setitem(nbtool.EDITIONS, "learner", (nbtool.learner_version, learner))
+    monkeypatch.setitem(nbtool.EDITIONS, "solved", (nbtool.solved_version, solved))
     text = src.read_text()
     (src_dir / src.name).write_text(text)
     assert nbtool.mismatches() == []
     (src_dir / src.name).write_text(text.replace("# %% tags=[\"nbval-ignore-output\"]", "# %%", 1))
-    assert len(nbtool.mismatches()) == 1
+    assert len(nbtool.mismatches()) == 2
     (src_dir / src.name).write_text(text + "\n# %%\nprint('new cell')\n")
-    assert len(nbtool.mismatches()) == 1
+    assert len(nbtool.mismatches()) == 2
+    (learner / (src.stem + ".ipynb")).unlink()
+    assert any("learner edition was never built" in m for m in nbtool.mismatches())
+
+
+def test_only_the_solved_edition_syncs_back_to_a_source():
+    with pytest.raises(SystemExit, match="only the solved edition"):
+        nbtool.sync(LEARNER[0])
 
 
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
@@ -103,7 +114,7 @@ def test_sanitizer_masks_only_approximate_figures():
 
 def test_notebooks_are_numbered_in_order():
     """00_notation first (no exercises), then 01, 02, ... without gaps."""
-    names = sorted(p.name for p in NOTEBOOKS)
+    names = sorted(p.name for p in LEARNER)
     assert names and [n[:2] for n in names] == [f"{i:02d}" for i in range(len(names))]
 
 

@@ -83,6 +83,9 @@ def _fgsm_valid(fn) -> str:
     return f"the same δ as course_utils.attacks.fgsm (clamp on) on {len(y)} test images."
 
 
+NOTEBOOK = "02_fgsm"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "2.1": Exercise("2.1", "FGSM under ℓ2", "implement", _fgsm_l2),
     "2.2": Exercise("2.2", "the clamp at ε = 1", "predict", _predict_clamp_at_one),

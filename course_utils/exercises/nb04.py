@@ -85,6 +85,9 @@ _why_rescale = multiple_choice(
     })
 
 
+NOTEBOOK = "04_steepest_descent"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "4.1": Exercise("4.1", "the steepest direction under ℓ1", "implement", _steepest_l1),
     "4.2": Exercise("4.2", "where the ℓ∞ climb ends", "predict", _predict_climb),

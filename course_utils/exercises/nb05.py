@@ -81,7 +81,7 @@ def _equal_volume_radius(fn) -> str:
     cases = [(0.1, 1), (0.1, 2), (0.3, 3), (0.1, 10), (0.1, 784), (8 / 255, 3072), (0.01, 150528)]
     for epsilon, n in cases:
         try:
-            got = call(fn, epsilon, n)
+            got = call(fn, epsilon, n, returns=(numbers.Real, torch.Tensor))
         except NotYet as e:
             if "OverflowError" not in e.reason:
                 raise
@@ -113,6 +113,9 @@ _why_sum_is_harder = multiple_choice(
               "look at which logits the objective lowers, and which one decides the prediction"),
     })
 
+
+NOTEBOOK = "05_targeted_and_l2"
+"""The notebook these exercises belong to."""
 
 EXERCISES = {
     "5.1": Exercise("5.1", "the margin loss", "implement", _margin_loss),

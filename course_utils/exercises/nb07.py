@@ -22,7 +22,7 @@ def _z_range(fn):
     import cvxpy as cp
     n = len(_P)
     z, z_hat = cp.Variable(n), cp.Variable(n)
-    rows = call(fn, z, z_hat, _L, _U)
+    rows = call(fn, z, z_hat, _L, _U, returns=(list, tuple, cp.constraints.constraint.Constraint))
     if isinstance(rows, cp.constraints.constraint.Constraint):
         rows = [rows]
     if not isinstance(rows, (list, tuple)) or not all(isinstance(r, cp.constraints.constraint.Constraint)
@@ -95,6 +95,9 @@ _why_lp_stops = multiple_choice(
               "what does 0 <= v <= 1 do to the set of (ẑ, z) one neuron allows?"),
     })
 
+
+NOTEBOOK = "07_convex_relaxations"
+"""The notebook these exercises belong to."""
 
 EXERCISES = {
     "7.1": Exercise("7.1", "the triangle", "implement", _triangle),

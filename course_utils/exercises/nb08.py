@@ -91,6 +91,9 @@ _why_geometric = multiple_choice(
     })
 
 
+NOTEBOOK = "08_interval_bounds"
+"""The notebook these exercises belong to."""
+
 EXERCISES = {
     "8.1": Exercise("8.1", "interval bounds through one linear layer", "implement", _interval_linear),
     "8.2": Exercise("8.2", "the naive last layer", "implement", _naive_bound),
