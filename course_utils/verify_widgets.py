@@ -152,8 +152,9 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
     models in ``milp_models``) come from ``widget_tables.BOUND_GRID`` — the first 10 test
     images, ε = 0, 0.01, …, 0.1 — unless "compute live" is ticked (``live``: its start
     value), which runs them here (``time_limit`` seconds per method, bound tightening
-    included, ``None``: no limit; an exact MILP can take minutes). The sliders cover the grid: ε in steps of 0.01 up to ``eps_max``, the first
-    ``n_images`` images. Returns the widget.
+    included, ``None``: no limit; an exact MILP can take minutes). The sliders cover the
+    grid: ε in steps of 0.01 up to ``eps_max``, the first ``n_images`` images. Returns
+    the widget.
     """
     from .plotting import plot_bound_comparison
 
