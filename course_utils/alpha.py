@@ -11,6 +11,10 @@ with the slopes found and intersected with CROWN's, so it is never looser than C
 The slopes used for the bounds of a hidden layer are optimised too (through the final
 bound that depends on them), where their number fits in ``memory_mb``; the first layer's
 bounds are exact and need none.
+
+The search computes its own gradients, also when called inside ``torch.no_grad()`` or
+``torch.inference_mode()`` (as the attacks do), and a time limit may stop it early: the
+slopes found so far give a bound as sound as any.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from .bounds import _backward, _check_c, check_box, crown_bounds
 from .layers import Box
 from .network import LoweredNetwork
 from .relu import relu_phases, relu_relaxation
+from .solvers import deadline, out_of_time
 from .threat import check_count
-
 
 
 def _lines(bounds: Box, alpha: torch.Tensor):
@@ -92,9 +96,19 @@ def _initial_alphas(net: LoweredNetwork, pre: List[Box], plan, m: int) -> List[L
 
 
 def _cast(net: LoweredNetwork, dtype: torch.dtype) -> LoweredNetwork:
-    """The same lowered network with its weights in ``dtype``."""
-    layers = [replace(layer, weight=layer.weight.to(dtype), bias=layer.bias.to(dtype)) for layer in net.layers]
+    """The same lowered network with its weights in ``dtype``, as plain tensors (copies of
+    those made inside ``torch.inference_mode()``, which autograd cannot save)."""
+    plain = lambda t: _plain(t.to(dtype))
+    layers = [replace(layer, weight=plain(layer.weight), bias=plain(layer.bias)) for layer in net.layers]
     return LoweredNetwork(layers, net.input_shape, dtype, net.device)
+
+
+def _plain(t: torch.Tensor) -> torch.Tensor:
+    """``t``, or a copy of it made outside ``torch.inference_mode()`` if it is an inference tensor."""
+    if not t.is_inference():
+        return t
+    with torch.inference_mode(False):
+        return t.clone()
 
 
 def _keep_best(kept, top, alphas, values) -> None:
@@ -108,30 +122,35 @@ def _keep_best(kept, top, alphas, values) -> None:
             kept[k][j] = torch.where(better, a, kept[k][j])
 
 
-def _optimise(net: LoweredNetwork, pre: List[Box], plan, C: torch.Tensor, l0, u0, iterations: int, lr: float):
+def _optimise(net: LoweredNetwork, pre: List[Box], plan, C: torch.Tensor, l0, u0, iterations: int, lr: float,
+              at: Optional[float] = None):
     """Projected Adam (``_ascend``) on the slopes: ``iterations`` evaluations, a step
-    between two, each hidden layer's bounds the best seen so far. Returns, for every bound row, the slopes
-    of its best evaluation (the dtype of ``net``)."""
-    cast = lambda t: t.to(net.dtype)
-    best = [(cast(l), cast(u)) for l, u in pre]
-    l0, u0, A = cast(l0), cast(u0), cast(C).transpose(1, 2)
-    alphas = _initial_alphas(net, best, plan, C.shape[2])
-    kept = [[a.detach().clone() for a in per] for per in alphas]
-    top = [None if not per else torch.full(per[0].shape[:2], -math.inf, dtype=net.dtype) for per in alphas]
-    params = [a for per in alphas for a in per]
-    moments = [(torch.zeros_like(a), torch.zeros_like(a)) for a in params]
-    for step in range(iterations):
-        with torch.enable_grad():
-            bounds, values = _pass(net, best, plan, alphas, A, l0, u0)
-        with torch.no_grad():
-            _keep_best(kept, top, alphas, values)
-            best[1:net.num_hidden] = [(torch.maximum(bl, l), torch.minimum(bu, u)) for (bl, bu), (l, u)
-                                      in zip(best[1:net.num_hidden], bounds[1:])]
-        if step == iterations - 1:
-            break
-        grads = torch.autograd.grad(values[-1].sum(), params)
-        _ascend(params, grads, moments, step + 1, lr)
-    return kept
+    between two, each hidden layer's bounds the best seen so far, stopped early once the
+    deadline ``at`` (``time.monotonic()``) has passed. Returns, for every bound row, the
+    slopes of its best evaluation (the dtype of ``net``), and whether every evaluation ran.
+    Gradients are on whatever the caller's mode (``no_grad``, ``inference_mode``)."""
+    with torch.inference_mode(False):
+        net, plan = _cast(net, net.dtype), [None if rows is None else _plain(rows) for rows in plan]
+        cast = lambda t: _plain(t).to(net.dtype)
+        best = [(cast(l), cast(u)) for l, u in pre]
+        l0, u0, A = cast(l0), cast(u0), cast(C).transpose(1, 2)
+        alphas = _initial_alphas(net, best, plan, C.shape[2])
+        kept = [[a.detach().clone() for a in per] for per in alphas]
+        top = [None if not per else torch.full(per[0].shape[:2], -math.inf, dtype=net.dtype) for per in alphas]
+        params = [a for per in alphas for a in per]
+        moments = [(torch.zeros_like(a), torch.zeros_like(a)) for a in params]
+        for step in range(iterations):
+            with torch.enable_grad():
+                bounds, values = _pass(net, best, plan, alphas, A, l0, u0)
+                objective = values[-1].sum()
+            with torch.no_grad():
+                _keep_best(kept, top, alphas, values)
+                best[1:net.num_hidden] = [(torch.maximum(bl, l), torch.minimum(bu, u)) for (bl, bu), (l, u)
+                                          in zip(best[1:net.num_hidden], bounds[1:])]
+            if step == iterations - 1 or out_of_time(at):
+                return kept, step == iterations - 1
+            _ascend(params, torch.autograd.grad(objective, params), moments, step + 1, lr)
+    return kept, True
 
 
 def _ascend(params, grads, moments, t: int, lr: float, betas=(0.9, 0.999), eps: float = 1e-8) -> None:
@@ -146,8 +165,8 @@ def _ascend(params, grads, moments, t: int, lr: float, betas=(0.9, 0.999), eps: 
 
 
 def alpha_crown_bounds(net: LoweredNetwork, initial_bound: Sequence[torch.Tensor], c, iterations: int = 20,
-                       lr: float = 0.5, memory_mb: float = 256.0, search_dtype: Optional[torch.dtype] = None
-                       ) -> Tuple[List[Box], torch.Tensor]:
+                       lr: float = 0.5, memory_mb: float = 256.0, search_dtype: Optional[torch.dtype] = None,
+                       time_limit: Optional[float] = None) -> Tuple[List[Box], torch.Tensor]:
     """Optimised-slope CROWN lower bounds on ``c^T z_{d+1}`` over a batch of input boxes.
 
     The slopes are searched in ``search_dtype`` (default: the box's; float32 is about
@@ -162,22 +181,37 @@ def alpha_crown_bounds(net: LoweredNetwork, initial_bound: Sequence[torch.Tensor
         iterations: bound evaluations (Adam steps between them), >= 1.
         lr: Adam's step size on the slopes (they stay in ``[0, 1]``).
         memory_mb: the most memory the slopes of one hidden layer's bounds may take.
+        time_limit: seconds for the whole call (``None``: none): the search stops at the
+            first evaluation that ends after it (CROWN's bounds and the last
+            evaluation with the slopes found come on top).
 
     Returns:
         ``(pre_bounds, objective)``: the hidden layers' bounds (each ``(batch, width)``,
         flattened; at least as tight as CROWN's) and ``(batch, m)`` lower bounds on
         ``c^T z_{d+1}`` (never below CROWN's).
     """
+    bounds, objective, _ = alpha_crown_search(net, initial_bound, c, iterations, lr, memory_mb, search_dtype,
+                                              deadline(time_limit))
+    return bounds, objective
+
+
+def alpha_crown_search(net: LoweredNetwork, initial_bound: Sequence[torch.Tensor], c, iterations: int = 20,
+                       lr: float = 0.5, memory_mb: float = 256.0, search_dtype: Optional[torch.dtype] = None,
+                       at: Optional[float] = None, crown: Optional[tuple] = None) -> Tuple[List[Box], torch.Tensor, bool]:
+    """``alpha_crown_bounds`` until the deadline ``at`` (a ``time.monotonic()`` moment,
+    ``None``: none), and whether the search ran all its ``iterations`` (``False``: the
+    deadline stopped it; the bounds are sound all the same). ``crown``: what
+    ``bounds.crown_bounds`` gives for this box and ``c``, when at hand."""
     iterations = check_count(iterations, "iterations", 1)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     l0, u0 = (t.flatten(1) for t in check_box(initial_bound))
     C = _check_c(c, l0.shape[0], net.num_logits, l0)
-    pre, crown_obj = crown_bounds(net, initial_bound, C, memory_mb)
+    pre, crown_obj = crown_bounds(net, initial_bound, C, memory_mb) if crown is None else crown
     plan = _plan(net, pre, memory_mb)
     search = net if search_dtype in (None, net.dtype) else _cast(net, search_dtype)
-    alphas = _optimise(search, pre, plan, C, l0, u0, iterations, lr)
+    alphas, finished = _optimise(search, pre, plan, C, l0, u0, iterations, lr, at)
     with torch.no_grad():
         alphas = [[a.to(net.dtype) for a in per] for per in alphas]
         bounds, values = _pass(net, pre, plan, alphas, C.transpose(1, 2), l0, u0)
-    return bounds, torch.maximum(crown_obj, values[-1])
+    return bounds, torch.maximum(crown_obj, values[-1]), finished

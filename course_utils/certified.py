@@ -16,7 +16,7 @@ step first, each later step only on the images still open (step names as in
    CROWN, the LP on tightened bounds with cuts from each ReLU's convex hull over its
    input box, then a MILP that only decides the sign), optionally in worker processes.
 
-Every image ends "robust", "attacked" or "unknown" (a solver time limit, or no exact
+Every image ends "robust", "attacked" or "unknown" (its time limit, or no exact
 step asked for), and ``decided_by`` names the step that settled it. The certified
 accuracy of a method is the fraction proven robust by it *or a cheaper step before
 it*: what a verifier that stops at that method proves. An interrupt (Ctrl-C, or
@@ -193,7 +193,9 @@ def bound_sandwich(model: nn.Module, x: torch.Tensor, y: int, target: int, epsil
     Returns:
         ``{"epsilon": [...], step: [...] for those five steps, "status": {"lp": [...],
         "exact milp": [...]}}``; a value is ``None`` where its solver did not reach
-        optimality (its status says why; ``time_limit`` seconds per MILP, ``None``: none).
+        optimality (its status says why: "time_limit" when ``time_limit`` seconds, for
+        each ε's LP step and again for its exact MILP step, bound tightening included,
+        ran out; ``None``: no limit).
     """
     from .verify import exact_milp, lp, verification_problem
     epsilons, time_limit = _check_epsilons(epsilons), check_time_limit(time_limit)
@@ -204,7 +206,7 @@ def bound_sandwich(model: nn.Module, x: torch.Tensor, y: int, target: int, epsil
     out = {"epsilon": [], **{k: [] for k in keys}, "status": {"lp": [], "exact milp": []}}
     for eps in epsilons:
         p = verification_problem(model, x, y, eps, targets=[int(target)])
-        relaxed, exact = lp(p)[target], exact_milp(p, time_limit=time_limit)[target]
+        relaxed, exact = lp(p, time_limit=time_limit)[target], exact_milp(p, time_limit=time_limit)[target]
         out["epsilon"].append(eps)
         out["interval"].append(interval_based_bound(model, p.C, p.interval_bounds)[0, 0].item())
         out["crown"].append(p.crown[1][0].item())
@@ -480,8 +482,9 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
         limit: use only the first ``limit`` examples.
         pgd_steps: steps of the batched l∞ PGD (step size ``2.5 ε / pgd_steps``, clamped
             to valid images).
-        time_limit: seconds per solver call in the LP/MILP step (``None``: no limit); a
-            MILP stopped by it leaves its image "unknown".
+        time_limit: seconds for each image's LP/MILP steps (its ``verify.decide``
+            cascade, bound tightening included; ``None``: no limit); an image it stops
+            stays "unknown".
         workers: processes for the LP/MILP step (1: in this process).
         progress: show progress bars.
         start: a ``Progress`` of an earlier call with the same model, data, epsilons and

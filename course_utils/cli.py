@@ -457,7 +457,7 @@ def _add_certified(sub) -> None:
     p.add_argument("--n", type=_whole(config.FULL_TEST_SET), default=1000, help="first n test images")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--time-limit", type=_number(None, "a number of seconds > 0"), default=None,
-                   help="seconds per solver call")
+                   help="seconds for each image's LP/MILP steps (bound tightening included)")
     p.add_argument("--workers", type=_whole(), default=1)
     p.add_argument("--out", default=None,
                    help="record to write as images are settled: a name such as certified_small (in the user "

@@ -28,7 +28,7 @@ import numpy as np
 from scipy import sparse
 
 from .relu import relu_bigm_rows, relu_hull_cuts, relu_phases
-from .solvers import Solution, check_time_limit, new_highs, run_highs
+from .solvers import Solution, check_time_limit, deadline, import_whole, new_highs, run_highs, solve_within
 
 Layers = Sequence[Tuple[object, np.ndarray]]
 """``[(W, b), ...]`` of every affine layer, the last giving the logits (``LoweredNetwork.matrices()``)."""
@@ -276,7 +276,7 @@ class HighsProgram:
 
     def _fresh(self):
         """A new HiGHS instance holding the program, its cuts and the current objective."""
-        import highspy as hp
+        (hp,) = import_whole("highspy")
         p = self.program
         lp = hp.HighsLp()
         lp.num_col_, lp.num_row_ = p.num_col, p.A.shape[0]
@@ -365,7 +365,7 @@ class HighsProgram:
 
 
 def _give_start(h, values: np.ndarray) -> None:
-    import highspy as hp
+    (hp,) = import_whole("highspy")
     sol = hp.HighsSolution()
     sol.col_value = list(values)
     sol.value_valid = True
@@ -393,7 +393,7 @@ def _sign_watch(h) -> dict:
 
 def _solution(h, program: ReluProgram, mip: bool, run_status, seconds: float, sign: Optional[dict]) -> Solution:
     """HiGHS's answer as a ``Solution`` (the value only when optimal)."""
-    import highspy as hp
+    (hp,) = import_whole("highspy")
     M = hp.HighsModelStatus
     status = h.getModelStatus()
     words = {M.kOptimal: "optimal", M.kInfeasible: "infeasible", M.kTimeLimit: "time_limit",
@@ -424,18 +424,21 @@ def solve_with_cuts(program: HighsProgram, rounds: int = 8, stop_above: float = 
     ``rounds`` times (notebook 07). It stops early when no cut is violated, once the value
     is above ``stop_above`` (the question is settled), and, with ``give_up``, when the
     rounds left could not close the gap to ``stop_above`` even at the last round's gain
-    (gains only shrink). The cuts stay in the program.
+    (gains only shrink). The cuts stay in the program. ``time_limit``: seconds for the
+    whole call, every round together (``None``: none); a round it stops leaves the
+    solution's status "time_limit".
 
     Returns:
         ``(solution, values, cuts)``: the last solution, the LP minimum before any cut and
-        after each round, and the number of cuts each round added.
+        after each round, and the number of cuts each round added. Every number in
+        ``values`` is an optimum, a proven lower bound (the last is the largest).
     """
     if program.mip:
         raise ValueError("solve_with_cuts needs the LP relaxation (build_program(..., relax=True))")
     from .threat import check_count      # here: worker processes import this module without torch
-    rounds, time_limit = check_count(rounds, "rounds", 0), check_time_limit(time_limit)
-    s = program.solve(time_limit=time_limit)
-    values, added = [s.value], []
+    rounds, at = check_count(rounds, "rounds", 0), deadline(time_limit)
+    s = solve_within(at, program.solve)
+    values, added = [s.value] if s.status == "optimal" else [], []
     for _ in range(rounds):
         if s.status != "optimal" or s.value > stop_above:
             break
@@ -444,7 +447,7 @@ def solve_with_cuts(program: HighsProgram, rounds: int = 8, stop_above: float = 
             break
         program.add_rows(cuts)
         added.append(len(cuts))
-        s = program.solve(time_limit=time_limit)
+        s = solve_within(at, program.solve)
         if s.status != "optimal":
             break
         values.append(s.value)
@@ -456,12 +459,17 @@ def solve_with_cuts(program: HighsProgram, rounds: int = 8, stop_above: float = 
 
 def decide_sign(job) -> Solution:
     """One MILP sign decision (for a worker process): ``job`` is ``(layers, box,
-    pre_bounds, c, time_limit, options)``; builds the program and solves it with the
-    cutoff at 0 (``HighsProgram.solve(stop_at_sign=True)``)."""
-    layers, box, pre_bounds, c, time_limit, options = job
+    pre_bounds, c, until, options)``; builds the program and solves it with the cutoff
+    at 0 (``HighsProgram.solve(stop_at_sign=True)``) until ``until``, a ``time.time()``
+    moment (the wall clock: the deadline crosses processes; ``None``: no limit). A job
+    that starts after it solves nothing: status "time_limit"."""
+    layers, box, pre_bounds, c, until, options = job
+    at = None if until is None else time.monotonic() + (until - time.time())
+    if at is not None and time.monotonic() >= at:
+        return Solution("time_limit")
     program = HighsProgram(build_program(layers, box, pre_bounds), options)
     program.set_logit_objective(c)
-    return program.solve(time_limit=time_limit, stop_at_sign=True)
+    return solve_within(at, program.solve, stop_at_sign=True)
 
 
 # --- the chapter's cvxpy programs -----------------------------------------------------------
@@ -471,7 +479,7 @@ def cvxpy_program(layers: Layers, c, box: Tuple[np.ndarray, np.ndarray],
                   pre_bounds: Sequence[Tuple[np.ndarray, np.ndarray]], relax: bool, stable_binaries: bool = False):
     """``form_milp`` / ``form_lp`` on an already lowered network (``layers`` as in
     ``build_program``, flattened ``box``, numpy ``pre_bounds`` per hidden layer)."""
-    import cvxpy as cp
+    (cp,) = import_whole("cvxpy")
     W, b = [w for w, _ in layers], [np.asarray(v, float) for _, v in layers]
     try:
         c = np.asarray(c, dtype=float).reshape(-1)
@@ -503,7 +511,7 @@ def cvxpy_program(layers: Layers, c, box: Tuple[np.ndarray, np.ndarray],
 def _cvxpy_relu(a, p, v, l: np.ndarray, u: np.ndarray, relax: bool) -> list:
     """The big-M rows of ``relu.relu_bigm_rows`` as cvxpy constraints, with ``a >= 0`` (and
     ``0 <= v <= 1`` when relaxed)."""
-    import cvxpy as cp
+    (cp,) = import_whole("cvxpy")
     constraints = [a >= 0] + ([v >= 0, v <= 1] if relax else [])
     for row in relu_bigm_rows(l, u):
         expr = row.a_coef * a + row.p_coef * p + cp.multiply(row.v_coef, v)

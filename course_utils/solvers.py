@@ -8,7 +8,12 @@ that an interrupt can stop.
   CPLEX). First-order and interior-point solvers (OSQP, SCS, Clarabel, ECOS, ...) stop
   within a tolerance of the optimum, on either side of it, and are refused.
 * Time limits: ``None`` means no limit, everywhere; otherwise a number of seconds
-  > 0. A solver that cannot be given a time limit through cvxpy refuses one.
+  > 0. A step's time limit bounds its whole wall time (bound tightening included):
+  it becomes a ``deadline`` (a ``time.monotonic()`` moment) and each solve gets the
+  ``seconds_left``. A solver that cannot be given a time limit through cvxpy refuses one.
+* ``import_whole`` imports the solver stack (scipy, cvxpy, highspy) with an interrupt
+  held back until the import has ended: an interrupt in the middle of a first import
+  of cvxpy would leave it half-loaded, and every later LP of the process broken.
 * ``solve_cvxpy`` solves the chapter's cvxpy programs; a status other than optimal is
   returned as such, never as a number.
 * ``new_highs`` and ``run_highs`` drive ``highspy`` directly (``course_utils.programs``):
@@ -18,6 +23,7 @@ that an interrupt can stop.
 
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
 import os
@@ -25,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
 
@@ -45,9 +51,71 @@ EXACT_SOLVERS: Dict[str, Optional[Callable[[float], dict]]] = {
 each a time limit of ``t`` seconds (``None``: it cannot, so a time limit is refused)."""
 
 
+SOLVER_STACK = ("scipy.sparse", "highspy", "cvxpy", "cvxpy.reductions.solvers.defines")
+"""What the verification steps import: ``course_utils.verify`` imports all of it at once
+(``import_whole``), so that no first solve imports anything."""
+
+SOLVER_STACK_INTERNALS = ("cvxpy.cvxcore.python.cppbackend",)
+"""cvxpy's own import at its first solve, imported with ``SOLVER_STACK`` where it exists."""
+
+
+def import_whole(*names: str) -> list:
+    """The modules ``names`` (default: ``SOLVER_STACK``, and ``SOLVER_STACK_INTERNALS``
+    where they exist), imported whole: in the main thread, an interrupt (SIGINT) that
+    arrives during the import waits for it to end and is then raised
+    (``KeyboardInterrupt``, or whatever the handler in place does).
+
+    A package interrupted half-way through its first import stays broken for the rest of
+    the process (cvxpy then fails in every later LP; taking it out of ``sys.modules``
+    and importing again can crash the interpreter in its compiled parts), so an import
+    is never cut: the interrupt comes after it, at most the import's duration later
+    (cvxpy: about a second). Worker processes, which ignore SIGINT, import plainly."""
+    optional = () if names else SOLVER_STACK_INTERNALS
+    names = names or SOLVER_STACK
+    if all(name in sys.modules for name in names + optional):
+        return [sys.modules[name] for name in names]
+    main = threading.current_thread() is threading.main_thread()
+    guard = _sigint_sets(threading.Event()) if main and callable(signal.getsignal(signal.SIGINT)) \
+        else nullcontext()
+    with guard:
+        modules = [importlib.import_module(name) for name in names]
+        for name in optional:
+            with suppress(ImportError):
+                importlib.import_module(name)
+    return modules
+
+
+def deadline(time_limit: Optional[float]) -> Optional[float]:
+    """The moment (``time.monotonic()``) ``time_limit`` seconds from now (``None``: never):
+    a step's whole budget, started when the step starts."""
+    time_limit = check_time_limit(time_limit)
+    return None if time_limit is None else time.monotonic() + time_limit
+
+
+def seconds_left(at: Optional[float]) -> Optional[float]:
+    """The time limit of work that must end by the deadline ``at``: the seconds left, at
+    least a millisecond (work started at the deadline then stops at once, as its own time
+    limit stops it); ``None`` for no deadline."""
+    return None if at is None else max(at - time.monotonic(), 1e-3)
+
+
+def out_of_time(at: Optional[float]) -> bool:
+    """Whether the deadline ``at`` has passed (never, for ``None``)."""
+    return at is not None and time.monotonic() >= at
+
+
+def solve_within(at: Optional[float], solve: Callable[..., "Solution"], **options) -> "Solution":
+    """``solve(time_limit=<the seconds left until the deadline at>, **options)``, or, once
+    ``at`` has passed, a ``Solution`` with status "time_limit" and nothing solved."""
+    if at is None:
+        return solve(time_limit=None, **options)
+    left = at - time.monotonic()
+    return solve(time_limit=left, **options) if left > 0 else Solution("time_limit")
+
+
 def installed_solvers() -> List[str]:
     """cvxpy's names of the installed solvers."""
-    import cvxpy as cp
+    (cp,) = import_whole("cvxpy")
     return list(cp.installed_solvers())
 
 
@@ -55,7 +123,7 @@ def check_solver(solver: str, integer: bool = True) -> str:
     """The cvxpy name (upper case) of an installed solver that may certify, else a
     ``ValueError`` naming the allowed ones. With ``integer`` it must accept binary
     variables."""
-    from cvxpy.reductions.solvers import defines
+    (defines,) = import_whole("cvxpy.reductions.solvers.defines")
     if not isinstance(solver, str):
         raise ValueError(f"solver must be a solver name such as 'HIGHS', got {solver!r}")
     name, installed = solver.upper(), installed_solvers()
@@ -118,7 +186,7 @@ def solve_cvxpy(problem, solver: str = DEFAULT_SOLVER, integer: bool = True,
     certify, within ``time_limit`` seconds (``None``: no limit); the value only when the
     status is optimal. A solve through cvxpy stops on an interrupt only when the solver
     returns: give long ones a time limit."""
-    import cvxpy as cp
+    (cp,) = import_whole("cvxpy")
     name, time_limit = check_solver(solver, integer=integer), check_time_limit(time_limit)
     options = time_limit_options(name, time_limit)
     start = time.perf_counter()
@@ -160,7 +228,7 @@ def new_highs(options: Optional[dict] = None):
     """A silent ``highspy.Highs`` with ``options`` set. Never set ``"threads"`` in the
     main process: HiGHS keeps one scheduler per process, fixed at its first run, and a
     later run asking for another thread count fails (worker processes all ask for 1)."""
-    import highspy
+    (highspy,) = import_whole("highspy")
     with _quiet_stdout():
         h = highspy.Highs()
     h.silent()

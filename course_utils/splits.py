@@ -28,6 +28,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from .programs import HighsProgram, Layers, build_program
+from .solvers import deadline, solve_within
 
 SPLIT_NODES = 100
 """How many LPs the search may solve before it hands the sign to the MILP solver."""
@@ -57,16 +58,18 @@ def split_search(program: HighsProgram, margin: Callable[[np.ndarray], float], m
         margin: the network's own objective at a flattened input (a float), to test the
             LPs' optimal inputs.
         max_nodes: at most this many LPs.
-        time_limit: seconds per LP (``None``: none).
+        time_limit: seconds for the whole search (``None``: none).
 
     Returns:
         ``(answer, x, nodes)``: ``"robust"`` (every branch has LP minimum > 0 or no
         point), ``"attacked"`` with ``x`` (flattened input, ``margin(x) <= 0``), or
-        ``"unknown"`` (budget spent, or an LP not solved to optimality); ``nodes``: LPs solved.
+        ``"unknown"`` (budget or time spent, or an LP not solved to optimality); ``nodes``:
+        LPs solved.
     """
     if program.mip:
         raise ValueError("split_search needs the LP relaxation (build_program(..., relax=True))")
-    root = program.solve(time_limit=time_limit)
+    at = deadline(time_limit)
+    root = solve_within(at, program.solve)
     if root.status == "infeasible" or (root.status == "optimal" and root.value > 0):
         return "robust", None, 1
     if root.status != "optimal":
@@ -81,7 +84,7 @@ def split_search(program: HighsProgram, margin: Callable[[np.ndarray], float], m
         for j, side in fixed.items():
             lo[j] = hi[j] = side
         program.highs.changeColsBounds(v.size, v, lo, hi)
-        s = program.solve(time_limit=time_limit)
+        s = solve_within(at, program.solve)
         nodes += 1
         if s.status == "infeasible" or (s.status == "optimal" and s.value > 0):
             continue

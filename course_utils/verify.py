@@ -26,6 +26,12 @@ must be its layers, its weights float32 or float64). "robust" is then about the 
 weights in exact arithmetic on a box that contains the requested one, "attacked" about
 the model as called, at a point of the requested box (``course_utils.guard`` says what
 each means for a float32 model).
+
+A ``time_limit`` bounds the wall time of a whole step ("lp", "lp+cuts", "milp", "exact
+milp", "alpha-crown", or ``decide``'s whole cascade), bound tightening included; what
+time stops is "unknown" with status "time_limit" (never a number that was not proven).
+Importing this module imports the solver stack whole (``solvers.import_whole``): an
+interrupt can then never leave cvxpy half-loaded by a first solve.
 """
 
 from __future__ import annotations
@@ -43,15 +49,20 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .solvers import import_whole
+
+import_whole()          # scipy, cvxpy and highspy, whole, before the modules below use them
+
 from .attacks import per_example_loss, projected_steepest_ascent, with_restarts
-from .alpha import alpha_crown_bounds
+from .alpha import alpha_crown_search
 from .bounds import bound_propagation, check_box, crown_bounds, interval_based_bound, objective_matrix
 from .network import LoweredNetwork, lower
 from .programs import (QUIET_MIP_OPTIONS, HighsProgram, build_program, cvxpy_program, decide_sign,
                        solve_with_cuts)
 from .relu import relu_phases
 from .splits import SPLIT_NODES, split_search
-from .solvers import DEFAULT_SOLVER, Solution, check_solver, check_time_limit, solve_cvxpy
+from .solvers import (DEFAULT_SOLVER, Solution, check_solver, deadline, out_of_time, seconds_left, solve_cvxpy,
+                      solve_within)
 from .guard import check_logits, check_network
 from .threat import check_count, check_flag, check_images, check_nonnegative, float64_box, linf_box, points_inside
 from .verdicts import SOLVER_STEPS, check_step, check_steps, dearest
@@ -85,11 +96,12 @@ class TargetResult:
     ``witness_objective`` the model's objective there; ``replay_error``: the largest gap
     between the program's logits and the model's at the witness (``flagged`` when above
     ``REPLAY_TOLERANCE``). ``decided_by``: the step that gave this answer (for an
-    unknown verdict, the last one tried); ``status``: the solver's status, ``"bound"``,
-    ``"attack"``/``"no attack"`` for PGD, ``"skipped"``, or ``"unconfirmed"``: a solver
-    claimed a point with objective <= 0 that the model, run there, does not confirm
-    (its ``witness_objective`` > 0, e.g. float32 rounding at a minimum near 0), so the
-    verdict stays "unknown".
+    unknown verdict, the last one tried, or the one its time limit kept from running);
+    ``status``: the solver's status, ``"bound"``, ``"attack"``/``"no attack"`` for PGD,
+    ``"skipped"``, ``"time_limit"`` (the step's time limit stopped it), or
+    ``"unconfirmed"``: a solver claimed a point with objective <= 0 that the model, run
+    there, does not confirm (its ``witness_objective`` > 0, e.g. float32 rounding at a
+    minimum near 0), so the verdict stays "unknown".
     """
     target: int
     verdict: str
@@ -163,7 +175,8 @@ class Problem:
     (``threat.points_inside``); ``targets``: the target classes; ``C``: ``(num_classes,
     len(targets))`` float64, column ``i`` is ``e_y - e_{targets[i]}``; ``net``: the model
     lowered for this input shape. The bounds and the PGD points are computed on first
-    use and kept (``interval_bounds``, ``crown``, ``tightened``, ``pgd_points``). The
+    use and kept (``interval_bounds``, ``crown``, ``tightened``, ``pgd_points``);
+    ``tightened_within`` and ``alpha_crown_within`` compute them until a deadline. The
     model must not change while its problem is in use (each step checks it again with
     ``guard.check_network``, but cannot see new weights).
     """
@@ -200,12 +213,34 @@ class Problem:
     @cached_property
     def alpha_crown(self) -> torch.Tensor:
         """``alpha.alpha_crown_bounds``' objective: ``(len(targets),)`` lower bounds on the margins."""
-        return alpha_crown_bounds(self.net, self.box, self.C)[1][0]
+        return self.alpha_crown_within(None)[0]
+
+    def alpha_crown_within(self, at: Optional[float]) -> Tuple[torch.Tensor, bool]:
+        """``alpha_crown``, its slopes searched until the deadline ``at`` (``time.monotonic()``,
+        ``None``: none), and whether the search ran to its end (only then is it kept)."""
+        if "alpha_crown" in self.__dict__:
+            return self.__dict__["alpha_crown"], True
+        pre, objective = self.crown
+        _, objective, finished = alpha_crown_search(self.net, self.box, self.C, at=at, crown=(pre, objective[None]))
+        if finished:
+            self.__dict__["alpha_crown"] = objective[0]
+        return objective[0], finished
 
     @cached_property
     def tightened(self) -> List[Tuple[np.ndarray, np.ndarray]]:
         """``tighten_bounds``: CROWN, then one LP per unstable neuron (numpy, per hidden layer)."""
-        return tighten_bounds(self.model, self.box, net=self.net, crown_pre=self.crown[0])
+        return self.tightened_within(None)
+
+    def tightened_within(self, at: Optional[float]) -> Optional[List[Tuple[np.ndarray, np.ndarray]]]:
+        """``tightened``, or ``None`` when the deadline ``at`` (``time.monotonic()``, ``None``:
+        none) passes before the tightening ends: a step out of time solves nothing more,
+        and a later one starts the tightening again."""
+        if "tightened" not in self.__dict__:
+            pre, finished = _tighten(self.net, self.flat_box, self.crown[0], at)
+            if not finished:
+                return None
+            self.__dict__["tightened"] = pre
+        return self.__dict__["tightened"]
 
     @cached_property
     def relaxation(self) -> HighsProgram:
@@ -415,11 +450,25 @@ def crown(p: Problem, targets: Optional[Sequence[int]] = None) -> Certificate:
     return _bound_step(p, "crown", p.crown[1], targets, start)
 
 
-def alpha_crown(p: Problem, targets: Optional[Sequence[int]] = None) -> Certificate:
+def alpha_crown(p: Problem, targets: Optional[Sequence[int]] = None, *,
+                time_limit: Optional[float] = None) -> Certificate:
     """Step "alpha-crown": CROWN with each unstable ReLU's lower slope optimised for each
-    bound (``alpha.alpha_crown_bounds``; notebook 09); "robust" where > 0."""
-    start = time.perf_counter()
-    return _bound_step(p, "alpha-crown", p.alpha_crown, targets, start)
+    bound (``alpha.alpha_crown_bounds``; notebook 09); "robust" where > 0. ``time_limit``:
+    seconds for the step (``None``: the search runs all its iterations); when it stops
+    the slope search, the bound is the slopes' found so far (sound) and a target left
+    "unknown" has status "time_limit"."""
+    targets = _pick(p, targets)
+    start, at = time.perf_counter(), deadline(time_limit)
+    bounds, finished = p.alpha_crown_within(at)
+    cert = _bound_step(p, "alpha-crown", bounds, targets, start)
+    for r in cert.results:
+        r.status = "time_limit" if r.verdict == "unknown" and not finished else r.status
+    return cert
+
+
+def _out_of_time(t: int, step: str) -> TargetResult:
+    """What a step answers for target ``t`` once its time limit has passed."""
+    return TargetResult(t, "unknown", decided_by=step, status="time_limit")
 
 
 def _solve_chapter_program(p: Problem, target: int, pre, relax: bool, solver: str,
@@ -436,21 +485,22 @@ def _solve_chapter_program(p: Problem, target: int, pre, relax: bool, solver: st
 def lp(p: Problem, targets: Optional[Sequence[int]] = None, *, solver: str = DEFAULT_SOLVER,
        time_limit: Optional[float] = 120.0) -> Certificate:
     """Step "lp": the chapter's LP relaxation on interval bounds (notebook 07), one per
-    target, with ``solver`` (HiGHS directly, any other through ``form_lp``'s program) and
-    ``time_limit`` seconds per LP (``None``: none). "robust" where its minimum is > 0;
-    "attacked" where its optimal input, replayed on the model, is a real attack."""
+    target, with ``solver`` (HiGHS directly, any other through ``form_lp``'s program).
+    "robust" where its minimum is > 0; "attacked" where its optimal input, replayed on
+    the model, is a real attack. ``time_limit``: seconds for the whole step (``None``:
+    none); a target it stops is "unknown" with status "time_limit"."""
     targets = _pick(p, targets)
     start, results = time.perf_counter(), []
-    solver, time_limit = check_solver(solver, integer=False), check_time_limit(time_limit)
+    solver, at = check_solver(solver, integer=False), deadline(time_limit)
     pre = p.net.hidden_bounds(p.interval_bounds)
     program = HighsProgram(build_program(p.net.matrices(), p.flat_box, pre, relax=True)) if solver == "HIGHS" \
         else None
-    for t in _pick(p, targets):
+    for t in targets:
         if program is not None:
             program.set_logit_objective(p.column(t))
-            s = program.solve(time_limit=time_limit)
+            s = solve_within(at, program.solve)
         else:
-            s = _solve_chapter_program(p, t, pre, True, solver, time_limit)
+            s = solve_within(at, lambda time_limit: _solve_chapter_program(p, t, pre, True, solver, time_limit))
         r = TargetResult(t, "unknown", decided_by="lp", status=s.status, seconds=s.seconds)
         if s.status == "optimal":
             r.value = r.bound = s.value
@@ -468,21 +518,28 @@ def lp_cuts(p: Problem, targets: Optional[Sequence[int]] = None, *, rounds: int 
     """Step "lp+cuts": the LP relaxation on tightened bounds (``tighten_bounds``) with up to
     ``rounds`` rounds of cuts from each ReLU's convex hull over its input box (notebook
     07; ``rounds=0``: the plain LP). "robust" where its minimum is > 0. HiGHS only (the
-    cuts are added to HiGHS's model); ``time_limit`` seconds per LP solve."""
+    cuts are added to HiGHS's model). ``time_limit``: seconds for the whole step, the
+    tightening included (``None``: none); a target it stops is "unknown" with status
+    "time_limit" and, if a round ended before, the last round's minimum as its bound."""
     targets = _pick(p, targets)
     if check_solver(solver, integer=False) != "HIGHS":
         raise ValueError(f"step 'lp+cuts' needs solver='HIGHS' (cuts are added to HiGHS's own model), "
                          f"got {solver!r}; leave 'lp+cuts' out of the steps to use {solver!r}")
-    rounds, time_limit = check_count(rounds, "rounds", 0), check_time_limit(time_limit)
+    rounds, at = check_count(rounds, "rounds", 0), deadline(time_limit)
     start, results = time.perf_counter(), []
+    if p.tightened_within(at) is None:
+        return _certificate(p, "lp+cuts", [_out_of_time(t, "lp+cuts") for t in targets], start)
     program = p.relaxation
-    for t in _pick(p, targets):
+    for t in targets:
+        if out_of_time(at):
+            results.append(_out_of_time(t, "lp+cuts"))
+            continue
         program.set_logit_objective(p.column(t))
-        s, _, _ = solve_with_cuts(program, rounds, time_limit=time_limit)
+        s, values, _ = solve_with_cuts(program, rounds, time_limit=seconds_left(at))
         r = TargetResult(t, "unknown", decided_by="lp+cuts", status=s.status, seconds=s.seconds)
-        if s.status == "optimal":
-            r.bound = s.value
-            r.verdict = "robust" if s.value > 0 else "unknown"
+        if values:
+            r.bound = values[-1]                  # an optimum of the LP with the cuts so far
+            r.verdict = "robust" if r.bound > 0 else "unknown"
         results.append(r)
     return _certificate(p, "lp+cuts", results, start)
 
@@ -502,11 +559,13 @@ def _sign_result(p: Problem, t: int, s: Solution) -> TargetResult:
     return r
 
 
-def _sign_jobs(p: Problem, targets: List[int], time_limit, pool: Executor, stop_at_attack: bool):
-    """The sign decisions of ``targets`` in worker processes: ``{target: Solution}`` (with
-    ``stop_at_attack``, the targets not started before an attack was found are missing)."""
+def _sign_jobs(p: Problem, targets: List[int], at: Optional[float], pool: Executor, stop_at_attack: bool):
+    """The sign decisions of ``targets`` in worker processes, until the deadline ``at``:
+    ``{target: Solution}`` (with ``stop_at_attack``, the targets not started before an
+    attack was found are missing)."""
     options = {**QUIET_MIP_OPTIONS, "threads": 1}
-    jobs = {pool.submit(decide_sign, (p.net.matrices(), p.flat_box, p.tightened, p.column(t), time_limit,
+    until = None if at is None else time.time() + (at - time.monotonic())     # the workers' clock
+    jobs = {pool.submit(decide_sign, (p.net.matrices(), p.flat_box, p.tightened, p.column(t), until,
                                       options)): t for t in targets}
     answers = {}
     for future in completed(jobs):
@@ -532,12 +591,15 @@ def _network_margin(p: Problem, t: int):
     return margin
 
 
-def _split_first(p: Problem, t: int, nodes: int, time_limit) -> Optional[TargetResult]:
+def _split_first(p: Problem, t: int, nodes: int, at: Optional[float]) -> Optional[TargetResult]:
     """The sign of target ``t`` by ``splits.split_search`` on the problem's LP relaxation
-    (with the cuts "lp+cuts" left in it), or ``None`` when it did not settle it."""
+    (with the cuts "lp+cuts" left in it) until the deadline ``at``, or ``None`` when it
+    did not settle it."""
+    if out_of_time(at):
+        return None
     start, program = time.perf_counter(), p.relaxation
     program.set_logit_objective(p.column(t))
-    answer, x, _ = split_search(program, _network_margin(p, t), nodes, time_limit)
+    answer, x, _ = split_search(program, _network_margin(p, t), nodes, seconds_left(at))
     r = TargetResult(t, "unknown", decided_by="milp", seconds=time.perf_counter() - start)
     if answer == "robust":
         r.verdict, r.status = "robust", "infeasible"
@@ -560,27 +622,30 @@ def milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limit: Opt
     a branch and bound over ReLU phases on the LP relaxation, at most ``split_nodes`` LPs
     (``splits.split_search``; 0: none), settles the easy signs; then HiGHS's MILP solver
     gets the cutoff 0 and stops at the first point below it, or once every branch is
-    cut off; ``time_limit`` seconds per LP or MILP (``None``: none; a MILP stopped by it gives
-    "unknown"). ``workers``: a number of worker processes started for this call, or a
-    pool the caller runs (``workers.worker_pool``), to solve several targets at once
-    (HiGHS only). ``stop_at_attack``: stop at the first attack (the image is then not
-    robust); targets not solved are "unknown" with status "skipped". A point the solver
-    finds is "attacked" only when the model, run on it, confirms it; else "unknown" with
-    status "unconfirmed"."""
+    cut off. ``time_limit``: seconds for the whole step, the tightening included
+    (``None``: none); a target it stops is "unknown" with status "time_limit".
+    ``workers``: a number of worker processes started for this call, or a pool the
+    caller runs (``workers.worker_pool``), to solve several targets at once (HiGHS
+    only). ``stop_at_attack``: stop at the first attack (the image is then not robust);
+    targets not solved are "unknown" with status "skipped". A point the solver finds is
+    "attacked" only when the model, run on it, confirms it; else "unknown" with status
+    "unconfirmed"."""
     targets = _pick(p, targets)
-    solver, time_limit = check_solver(solver, integer=True), check_time_limit(time_limit)
+    solver, at = check_solver(solver, integer=True), deadline(time_limit)
     stop_at_attack = check_flag(stop_at_attack, "stop_at_attack")
     split_nodes = check_count(split_nodes, "split_nodes", 0)
     parallel = isinstance(workers, Executor) or check_count(workers, "workers", 1) > 1
     if parallel and solver != "HIGHS":
         raise ValueError(f"workers other than 1 need solver='HIGHS', got {solver!r}")
-    start, targets = time.perf_counter(), _pick(p, targets)
-    answers = {}
+    start, answers = time.perf_counter(), {}
+    pre = p.tightened_within(at)
+    if pre is None:
+        return _certificate(p, "milp", [_out_of_time(t, "milp") for t in targets], start)
     if parallel and len(targets) > 1:
         own = worker_pool(workers) if not isinstance(workers, Executor) else nullcontext(workers)
         with own as pool:
-            answers = _sign_jobs(p, targets, time_limit, pool, stop_at_attack)
-    program = HighsProgram(build_program(p.net.matrices(), p.flat_box, p.tightened), QUIET_MIP_OPTIONS) \
+            answers = _sign_jobs(p, targets, at, pool, stop_at_attack)
+    program = HighsProgram(build_program(p.net.matrices(), p.flat_box, pre), QUIET_MIP_OPTIONS) \
         if solver == "HIGHS" and len(answers) < len(targets) else None
     results = []
     for t in targets:
@@ -588,16 +653,17 @@ def milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limit: Opt
         if stop_at_attack and found and t not in answers:
             results.append(TargetResult(t, "unknown", decided_by="milp", status="skipped"))
             continue
-        settled = _split_first(p, t, split_nodes, time_limit) if t not in answers and program is not None \
+        settled = _split_first(p, t, split_nodes, at) if t not in answers and program is not None \
             and split_nodes else None
         if settled is not None:
             results.append(settled)
             continue
         if t not in answers and program is not None:
             program.set_logit_objective(p.column(t))
-            answers[t] = program.solve(time_limit=time_limit, stop_at_sign=True)
+            answers[t] = solve_within(at, program.solve, stop_at_sign=True)
         elif t not in answers:
-            answers[t] = _solve_chapter_program(p, t, p.tightened, False, solver, time_limit)
+            answers[t] = solve_within(at, lambda time_limit: _solve_chapter_program(p, t, pre, False, solver,
+                                                                                    time_limit))
         results.append(_sign_result(p, t, answers[t]))
     return _certificate(p, "milp", results, start)
 
@@ -610,36 +676,45 @@ def exact_milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limi
     1e-6 absolute), the minimiser the witness; ``bound`` is the proven lower bound
     (HiGHS's dual bound, at most ``value``). "robust" only if that bound is > 0,
     "attacked" if the value is <= 0 and the model, run on the minimiser, confirms it
-    (else "unknown", status "unconfirmed"); stopped by ``time_limit`` (seconds per MILP,
-    ``None``: none), the best proven bound is kept."""
+    (else "unknown", status "unconfirmed"). ``time_limit``: seconds for the whole step,
+    the tightening included (``None``: none); a target it stops keeps the best bound its
+    solver proved, with status "time_limit"."""
     targets = _pick(p, targets)
-    solver, time_limit = check_solver(solver, integer=True), check_time_limit(time_limit)
+    solver, at = check_solver(solver, integer=True), deadline(time_limit)
     start, results = time.perf_counter(), []
-    program = HighsProgram(build_program(p.net.matrices(), p.flat_box, p.tightened), QUIET_MIP_OPTIONS) \
-        if solver == "HIGHS" else None
-    for t in _pick(p, targets):
-        if program is not None:
+    pre = p.tightened_within(at)
+    program = HighsProgram(build_program(p.net.matrices(), p.flat_box, pre), QUIET_MIP_OPTIONS) \
+        if solver == "HIGHS" and pre is not None else None
+    for t in targets:
+        if pre is None or out_of_time(at):
+            s = Solution("time_limit")
+        elif program is not None:
             program.set_logit_objective(p.column(t))
             program.start_from(p.pgd_points[0][p.targets.index(t)].reshape(-1).double().numpy())
-            s = program.solve(time_limit=time_limit)
+            s = solve_within(at, program.solve)
         else:
-            s = _solve_chapter_program(p, t, p.tightened, False, solver, time_limit)
-        r = TargetResult(t, "unknown", decided_by="exact milp", status=s.status, seconds=s.seconds)
-        if s.status == "optimal":
-            # "optimal" is within the solver's gap: the bound is the proven one below the value
-            r.value, r.bound = s.value, s.value if s.bound is None else min(s.value, s.bound)
-            r.verdict = "robust" if r.bound > 0 else ("attacked" if s.value <= 0 else "unknown")
-        elif s.bound is not None and math.isfinite(s.bound):
-            r.bound = s.bound
-            r.verdict = "robust" if s.bound > 0 else "unknown"
-        if s.x is not None and s.primal is not None and s.primal <= 0:
-            r.verdict = "attacked"
-        if s.x is not None and (r.verdict == "attacked" or s.status == "optimal"):
-            _replay(p, s.x, s.logits, r)
-        if r.verdict == "attacked" and r.witness_objective > 0:
-            r.verdict, r.status = "unknown", "unconfirmed"
-        results.append(r)
+            s = solve_within(at, lambda time_limit: _solve_chapter_program(p, t, pre, False, solver, time_limit))
+        results.append(_exact_result(p, t, s))
     return _certificate(p, "exact milp", results, start)
+
+
+def _exact_result(p: Problem, t: int, s: Solution) -> TargetResult:
+    """An exact MILP's answer for target ``t``: the value when optimal, the proven bound."""
+    r = TargetResult(t, "unknown", decided_by="exact milp", status=s.status, seconds=s.seconds)
+    if s.status == "optimal":
+        # "optimal" is within the solver's gap: the bound is the proven one below the value
+        r.value, r.bound = s.value, s.value if s.bound is None else min(s.value, s.bound)
+        r.verdict = "robust" if r.bound > 0 else ("attacked" if s.value <= 0 else "unknown")
+    elif s.bound is not None and math.isfinite(s.bound):
+        r.bound = s.bound
+        r.verdict = "robust" if s.bound > 0 else "unknown"
+    if s.x is not None and s.primal is not None and s.primal <= 0:
+        r.verdict = "attacked"
+    if s.x is not None and (r.verdict == "attacked" or s.status == "optimal"):
+        _replay(p, s.x, s.logits, r)
+    if r.verdict == "attacked" and r.witness_objective > 0:
+        r.verdict, r.status = "unknown", "unconfirmed"
+    return r
 
 
 STEP_FUNCTIONS = {"targeted pgd": targeted_pgd, "interval": interval, "crown": crown, "alpha-crown": alpha_crown,
@@ -659,6 +734,10 @@ def _merge(results: Dict[int, TargetResult], answer: Certificate) -> None:
         results[r.target] = r
 
 
+TIMED_STEPS = ("alpha-crown",) + SOLVER_STEPS
+"""The steps that take a ``time_limit`` (the others run to their end once started)."""
+
+
 def decide(p: Problem, steps: Sequence[str] = DECIDE_STEPS, *, time_limit: Optional[float] = 120.0,
            cut_rounds: int = 8, workers: Union[int, Executor] = 1, stop_at_attack: bool = False,
            solver: str = DEFAULT_SOLVER) -> Certificate:
@@ -668,25 +747,30 @@ def decide(p: Problem, steps: Sequence[str] = DECIDE_STEPS, *, time_limit: Optio
     that settles every sign unless ``time_limit`` stops it; without "milp" (or "exact
     milp") the targets left open stay "unknown" with their best bound.
 
-    Options, each for the steps named: ``time_limit`` (seconds per solve, ``None`` for
-    none) and ``solver`` for every solver step; ``cut_rounds`` for "lp+cuts";
-    ``workers`` for "milp" (see ``milp``). ``stop_at_attack``: stop at the first attack
-    (the image's verdict is then known); targets not yet settled stay "unknown" with
-    status "skipped", and the MILP takes the open targets lowest bound first.
+    ``time_limit``: seconds for the whole cascade (``None``: none). Each step of
+    ``TIMED_STEPS`` gets the time left; once it has passed no step starts, and the
+    targets still open are "unknown" with status "time_limit" and ``decided_by`` the step
+    kept from running. (A step without a time limit, such as "targeted pgd" or "crown",
+    runs to its end once started: the cascade may end that much later.)
+
+    Other options, each for the steps named: ``solver`` for every solver step;
+    ``cut_rounds`` for "lp+cuts"; ``workers`` for "milp" (see ``milp``).
+    ``stop_at_attack``: stop at the first attack (the image's verdict is then known);
+    targets not yet settled stay "unknown" with status "skipped", and the MILP takes the
+    open targets lowest bound first.
     """
     _pick(p, None)
     steps, stop_at_attack = check_steps(steps, DECIDE_CHOICES), check_flag(stop_at_attack, "stop_at_attack")
-    cut_rounds, time_limit = check_count(cut_rounds, "cut_rounds", 0), check_time_limit(time_limit)
+    cut_rounds, at = check_count(cut_rounds, "cut_rounds", 0), deadline(time_limit)
     if not isinstance(workers, Executor):
         check_count(workers, "workers", 1)
     if any(step in SOLVER_STEPS for step in steps):
         check_solver(solver, integer="milp" in steps or "exact milp" in steps)
     start = time.perf_counter()
     results = {t: TargetResult(t, "unknown") for t in p.targets}
-    options = {"lp": dict(solver=solver, time_limit=time_limit),
-               "lp+cuts": dict(rounds=cut_rounds, time_limit=time_limit, solver=solver),
-               "milp": dict(time_limit=time_limit, workers=workers, stop_at_attack=stop_at_attack, solver=solver),
-               "exact milp": dict(time_limit=time_limit, solver=solver)}
+    options = {"lp": dict(solver=solver), "lp+cuts": dict(rounds=cut_rounds, solver=solver),
+               "milp": dict(workers=workers, stop_at_attack=stop_at_attack, solver=solver),
+               "exact milp": dict(solver=solver)}
     for step in steps:
         open_ = [t for t in p.targets if results[t].verdict == "unknown"]
         if stop_at_attack and any(r.verdict == "attacked" for r in results.values()):
@@ -695,9 +779,14 @@ def decide(p: Problem, steps: Sequence[str] = DECIDE_STEPS, *, time_limit: Optio
             break
         if not open_:
             break
+        if out_of_time(at):
+            for t in open_:
+                results[t].decided_by, results[t].status = step, "time_limit"
+            break
         if step == "milp" and stop_at_attack:
             open_.sort(key=lambda t: -math.inf if results[t].bound is None else results[t].bound)
-        _merge(results, STEP_FUNCTIONS[step](p, open_, **options.get(step, {})))
+        limit = {"time_limit": seconds_left(at)} if step in TIMED_STEPS else {}
+        _merge(results, STEP_FUNCTIONS[step](p, open_, **options.get(step, {}), **limit))
     return Certificate(p.y, p.epsilon, steps, [results[t] for t in p.targets], time.perf_counter() - start)
 
 
@@ -710,7 +799,8 @@ def certify(model: nn.Module, x: torch.Tensor, y, epsilon: float, step: str = "d
     answers it with one step, by its name (``verdicts.STEPS``: "targeted pgd",
     "interval", "crown", "alpha-crown", "lp", "lp+cuts", "milp", "exact milp"), or with ``"decide"``
     (the default): the cascade of ``decide``. ``options`` go to that function (e.g.
-    ``time_limit``, ``solver``, ``steps``, ``workers``); see each.
+    ``time_limit``: seconds for the whole step or cascade, bound tightening included;
+    ``solver``, ``steps``, ``workers``); see each.
 
     Returns:
         A ``Certificate`` (``.results``, ``.verdict``, ``.table()``, ``cert[target]``).
@@ -723,7 +813,7 @@ def certify(model: nn.Module, x: torch.Tensor, y, epsilon: float, step: str = "d
 # --- tightened intermediate bounds, and the cuts one at a time ---------------------------------
 
 
-def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit: Optional[float] = 10.0,
+def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit: Optional[float] = None,
                    max_lp_neurons: int = 300, *, net: Optional[LoweredNetwork] = None,
                    crown_pre: Optional[list] = None) -> List[Tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds of every hidden layer, tighter than intervals (notebook 06).
@@ -734,7 +824,9 @@ def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit:
     before it, built with the bounds already tightened), as MIPVerify does. A layer with
     more than ``max_lp_neurons`` unstable neurons (a CNN's convolutions) keeps its linear
     bounds: two LPs per neuron would cost minutes. Every bound stays sound: a solve that
-    does not reach optimality (``time_limit`` seconds per LP) keeps the previous bound.
+    does not reach optimality keeps the previous bound, and once ``time_limit`` seconds
+    (the whole call; ``None``: no limit) have passed, the neurons not yet tightened keep
+    their linear bounds.
 
     ``initial_bound``: ``(l0, u0)`` of batch 1. ``net``: the lowered model, and
     ``crown_pre``: the first output of ``bounds.crown_bounds`` on this box, when at hand.
@@ -745,40 +837,50 @@ def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit:
     l0, u0 = (t.double().cpu() for t in check_box(initial_bound))
     if l0.shape[0] != 1:
         raise ValueError(f"initial_bound must hold one box (batch 1), got a batch of {l0.shape[0]}")
+    lp, at = check_flag(lp, "lp"), deadline(time_limit)
+    max_lp_neurons = check_count(max_lp_neurons, "max_lp_neurons", 0)
     net = lower(model, l0.shape[1:]) if net is None else _check_lowered(net, check_network(model), l0)
     crown_pre = crown_bounds(net, (l0, u0))[0] if crown_pre is None else crown_pre
+    box = (l0[0].reshape(-1).numpy(), u0[0].reshape(-1).numpy())
+    return _tighten(net, box, crown_pre, at, max_lp_neurons if lp else 0)[0]
+
+
+def _tighten(net: LoweredNetwork, box, crown_pre: list, at: Optional[float], max_lp_neurons: int = 300):
+    """``tighten_bounds`` on the flattened ``box`` until the deadline ``at``
+    (``time.monotonic()``, ``None``: none): ``(bounds, finished)``, ``finished`` false
+    when the deadline stopped it (the bounds are sound all the same)."""
     pre = [(lc[0].double().cpu().numpy(), uc[0].double().cpu().numpy()) for lc, uc in crown_pre[:-1]]
-    if not check_flag(lp, "lp"):
-        return pre
-    time_limit, max_lp_neurons = check_time_limit(time_limit), check_count(max_lp_neurons, "max_lp_neurons", 0)
-    layers, box = net.matrices(), (l0[0].reshape(-1).numpy(), u0[0].reshape(-1).numpy())
+    layers = net.matrices()
     for k in range(1, net.num_hidden):
         unstable = np.flatnonzero(relu_phases(*pre[k])[2])
         if 0 < unstable.size <= max_lp_neurons:
-            pre[k] = _tighten_layer(layers, box, pre, k, unstable, time_limit)
-    return pre
+            pre[k], finished = _tighten_layer(layers, box, pre, k, unstable, at)
+            if not finished:
+                return pre, False
+    return pre, True
 
 
-def _tighten_layer(layers, box, pre, k: int, unstable: np.ndarray, time_limit) -> Tuple[np.ndarray, np.ndarray]:
+def _tighten_layer(layers, box, pre, k: int, unstable: np.ndarray, at: Optional[float]):
     """Layer ``k``'s bounds, each unstable neuron's minimum and maximum taken over the LP
-    relaxation of the layers before it."""
+    relaxation of the layers before it, until the deadline ``at``: ``((l, u), finished)``."""
     l, u = pre[k][0].copy(), pre[k][1].copy()
     program = HighsProgram(build_program(layers, box, pre[:k], relax=True, hidden_layers=k))
     W, b = layers[k]
     inputs = program.program.a_cols[k - 1]
     for j in unstable:
         row = W[j].toarray().ravel() if hasattr(W, "toarray") else W[j]
-        program.set_objective(inputs, row, b[j])
-        s = program.solve(time_limit=time_limit)
-        if s.status == "optimal":
-            l[j] = max(l[j], s.value)
-        if l[j] >= 0:
-            continue
-        program.set_objective(inputs, -row, -b[j])
-        s = program.solve(time_limit=time_limit)
-        if s.status == "optimal":
-            u[j] = min(u[j], -s.value)
-    return l, u
+        for sign in (1.0, -1.0):
+            if sign < 0 and l[j] >= 0:
+                break
+            program.set_objective(inputs, sign * row, sign * b[j])
+            s = solve_within(at, program.solve)
+            if s.status == "time_limit":
+                return (l, u), False
+            if s.status == "optimal" and sign > 0:
+                l[j] = max(l[j], s.value)
+            elif s.status == "optimal":
+                u[j] = min(u[j], -s.value)
+    return (l, u), True
 
 
 def lp_cut_rounds(model: nn.Module, x: torch.Tensor, y, target: int, epsilon: float,

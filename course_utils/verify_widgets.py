@@ -117,8 +117,9 @@ class _Source:
         t = self.table
         if "missing" in t:
             return ""
-        return (f"precomputed by `{t['command']}` (time limit {t['grid']['time_limit']:g} s per solver "
-                f"call, HiGHS {t['highs']}); seconds are that run's")
+        covers = t.get("time_limit_covers", "solver call")      # the tables made before it was recorded
+        return (f"precomputed by `{t['command']}` (time limit {t['grid']['time_limit']:g} s per {covers}, "
+                f"HiGHS {t['highs']}); seconds are that run's")
 
 
 def _bound_table_text(targets, columns: dict, rows: dict, notes: list) -> str:
@@ -150,9 +151,10 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
     The interval bound is computed live. The LP and the MILP (the MILP only for the
     models in ``milp_models``) come from ``widget_tables.BOUND_GRID`` — the first 10 test
     images, ε = 0, 0.01, …, 0.1 — unless "compute live" is ticked (``live``: its start
-    value), which runs them here (``time_limit`` seconds per target: a MILP can take
-    minutes). The sliders cover the grid: ε in steps of 0.01 up to ``eps_max``, the first
-    ``n_images`` images. Returns the widget.
+    value), which runs them here (``time_limit`` seconds per method, bound tightening
+    included, ``None``: no limit; an exact MILP can take minutes). The sliders cover the
+    grid: ε in steps of 0.01 up to ``eps_max``, the first ``n_images`` images. Returns
+    the widget.
     """
     from .plotting import plot_bound_comparison
 
@@ -200,9 +202,10 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
 
     The steps are ``widget_tables.WIDGET_CASCADE``. Cascades up to "interval" and "crown" run
     live. Those up to "lp+cuts" and "milp" come from
-    ``widget_tables.CERTIFIED_GRID`` (the first 30 test images, ε = 0, 0.01, …, 0.1, at most
-    20 s per solver call) unless "compute live" is ticked: then they run here, each LP or
-    MILP call stopped after ``time_limit`` seconds (the image is then "unknown").
+    ``widget_tables.CERTIFIED_GRID`` (the first 30 test images, ε = 0, 0.01, …, 0.1; its
+    time limit as the table says) unless "compute live" is ticked: then they run here,
+    each image's LP/MILP steps stopped after ``time_limit`` seconds (the image is then
+    "unknown").
     Returns the widget.
     """
     from .certified import CertifiedResult

@@ -11,7 +11,10 @@ nothing. This module looks at the course the way a learner does:
    was produced live, and the repository's saved outputs are never touched). Jupyter's
    config, data, runtime and settings folders all live in that temporary folder, so a
    learner's own ``~/.jupyter`` cannot change the result. The server always runs in its
-   own process group and :meth:`LabServer.stop` kills the whole group.
+   own process group and :meth:`LabServer.stop` kills the whole group. Whatever ends the
+   process that started it (an exception, Ctrl-C, a normal exit, SIGTERM from ``timeout``
+   or a CI runner, even SIGKILL on Linux) stops the server and its kernels: see
+   :meth:`LabServer.start`.
 2. :func:`launch_chromium` starts Debian's ``/usr/bin/chromium`` through Playwright
    (``playwright install`` cannot download a browser here) with the flags that keep it
    off the network.
@@ -25,6 +28,8 @@ kernel or a widget that never renders ends the test instead of the CI job.
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import json
 import os
 import re
@@ -35,6 +40,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -52,6 +58,9 @@ STEP_TIMEOUT_S = 30
 """Limit for one browser step (open a notebook, render a widget, redraw after a slider move)."""
 
 SERVER_START_TIMEOUT_S = 60
+
+PR_SET_PDEATHSIG = 1
+"""Linux's prctl option: the signal a process gets when the thread that started it ends."""
 
 # Keep Chromium quiet on a closed network; --no-sandbox because CI runs as root.
 CHROMIUM_ARGS = [
@@ -164,6 +173,7 @@ class LabServer:
     workdir: Path | None = None
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
+    _sigterm: tuple | None = field(default=None, init=False, repr=False)   # (our handler, the one before)
 
     @property
     def root_dir(self) -> Path:
@@ -224,10 +234,38 @@ class LabServer:
         self.log_path = self.workdir / "jupyterlab.log"
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=self.root_dir, env=env, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_terminated_with_parent())
         log.close()
+        self._stop_with_this_process()
         self._wait_ready()
         return self
+
+    def _stop_with_this_process(self) -> None:
+        """Make sure the server ends with this process, however this process ends.
+
+        An exception or Ctrl-C reaches ``stop`` through ``with`` or ``finally``; a normal
+        exit without ``stop`` through ``atexit``; SIGTERM, whose default action ends the
+        process without either, through a handler (main thread only) that stops the
+        server and then ends the process by SIGTERM as before. And on Linux the server
+        gets SIGTERM from the kernel when this process dies in any way, SIGKILL included
+        (``_terminated_with_parent``): it then shuts its kernels down itself.
+        """
+        atexit.register(self.stop)
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum, frame):
+            self.stop()
+            if callable(previous):
+                previous(signum, frame)
+                return
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        self._sigterm = (on_sigterm, previous)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
@@ -265,8 +303,13 @@ class LabServer:
         Kernels run in sessions of their own: they are shut down through the server's
         API first (best effort), then the server's whole process group gets SIGTERM,
         SIGKILL after 10 s. A kernel whose server died exits by itself (ipykernel
-        watches its parent).
+        watches its parent). Safe to call twice.
         """
+        atexit.unregister(self.stop)
+        handler, previous = self._sigterm or (None, None)
+        if handler is not None and threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGTERM) is handler:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.shutdown_kernels()
@@ -292,6 +335,17 @@ class LabServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _terminated_with_parent():
+    """A ``preexec_fn`` that asks Linux to send the child SIGTERM when the thread that
+    started it ends (``prctl(PR_SET_PDEATHSIG)``); ``None`` elsewhere. ``prctl`` is
+    looked up here, in the parent: the child, between fork and exec, only calls it."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):       # not Linux
+        return None
+    return lambda: prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 @dataclass

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -218,6 +219,69 @@ def test_server_is_local_and_always_stopped(tmp_path):
     with pytest.raises(ProcessLookupError):
         os.killpg(pgid, 0)
     assert not server.workdir.exists()
+
+
+# A process that starts a server and a kernel in it, says the server's PID, then ends the
+# way the test asks (it waits on stdin for the word).
+LAB_IN_A_CHILD = """
+import json, signal, sys, time, urllib.request
+signal.signal(signal.SIGINT, signal.default_int_handler)     # Ctrl-C as in a terminal
+sys.path.insert(0, {tests!r})
+import browser_helpers as bh
+server = bh.LabServer([]).start()
+request = urllib.request.Request(f"{{server.base_url}}/api/kernels?token={{server.token}}", data=b"{{}}",
+                                 method="POST", headers={{"Content-Type": "application/json"}})
+urllib.request.urlopen(request, timeout=60).close()
+print(json.dumps([server.proc.pid, str(server.workdir)]), flush=True)
+if sys.stdin.readline().strip() == "raise":
+    raise RuntimeError("the test failed")
+time.sleep(600)
+"""
+
+STOPPED_WITHIN_S = 15.0
+"""How soon a server and its kernels must be gone after the process that started it ended."""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find the server's processes")
+@pytest.mark.parametrize("ending", ["SIGTERM", "SIGKILL", "SIGINT", "exception"])
+def test_the_server_and_its_kernels_end_with_the_process_that_started_them(ending):
+    """However the process that started a LabServer ends (``timeout``'s or a CI runner's
+    SIGTERM, SIGKILL, Ctrl-C, an uncaught exception), the server and every process under
+    it (its kernel) are gone within a few seconds: checked by PID. No browser needed."""
+    import json
+    import shutil
+    import subprocess
+    import time
+
+    from test_interrupts import alive, descendants
+
+    pytest.importorskip("jupyterlab")
+    child = subprocess.Popen([sys.executable, "-c", LAB_IN_A_CHILD.format(tests=str(Path(__file__).parent))],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline()
+        assert line.startswith("["), child.stderr.read()
+        server, workdir = json.loads(line)
+        processes = {server} | descendants(server)
+        assert len(processes) >= 2, f"no kernel under the server: {processes}"
+        if ending == "exception":
+            child.stdin.write("raise\n")
+            child.stdin.flush()
+        else:
+            child.send_signal(getattr(signal, ending))
+        child.wait(timeout=60)
+        start = time.monotonic()
+        while alive(processes) and time.monotonic() < start + STOPPED_WITHIN_S:
+            time.sleep(0.2)
+        left = alive(processes)
+        print(f"{ending}: the server and its kernel gone {time.monotonic() - start:.1f} s after the process ended")
+    finally:
+        if child.poll() is None:
+            child.kill()
+    for pid in left:                              # clean up for the next test, then fail
+        os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(workdir, ignore_errors=True)    # (SIGKILL leaves the server's folder)
+    assert not left, f"{ending}: {left} of {sorted(processes)} still running {STOPPED_WITHIN_S:g} s later"
 
 
 def test_copies_have_no_outputs(tmp_path):
