@@ -92,7 +92,7 @@ MIN_PER_NOTEBOOK = 3
 
 def test_every_exercise_sits_in_a_notebook_and_notebooks_have_enough():
     assert sorted(SITES) == IDS
-    lessons = sorted(int(p.stem[:2]) for p in (config.ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
+    lessons = sorted(int(p.stem[:2]) for p in nbtool.SRC_DIR.glob("[0-9][0-9]_*.py"))
     modules = sorted(int(p.stem[2:]) for p in (config.ROOT / "course_utils" / "exercises").glob("nb*.py"))
     assert modules == [n for n in lessons if n > 0], "every notebook after 00 (notation) has its exercises"
     for number in modules:
