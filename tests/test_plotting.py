@@ -385,3 +385,21 @@ def test_bound_sandwich_rejects_unknown_or_missing_steps():
         P.plot_bound_sandwich(sandwich, steps=("exact milp", "lp"), shade=True)
     with pytest.raises(ValueError, match="need 'targeted pgd' and a relaxation"):
         P.plot_bound_sandwich(sandwich, steps=("targeted pgd", "exact milp"), verdicts=True)
+
+
+def test_margins_of_one_image_one_bar_per_target_coloured_by_sign(data, small):
+    X, y = data
+    with torch.no_grad():
+        z = small(X[:1])[0]
+    label = int(y[0])
+    fig = P.plot_margins(X[0], z, label)
+    bars = fig.axes[1].patches
+    assert [b.get_height() for b in bars] == pytest.approx([float(z[label] - z[t]) for t in range(10) if t != label])
+    z2 = z.clone()
+    z2[3] = z[label] + 1.0                                   # target 3 now beats the label: a negative margin
+    bars = P.plot_margins(X[0], z2, label).axes[1].patches
+    negative = {to_rgba(b.get_facecolor()) for b, t in zip(bars, [t for t in range(10) if t != label]) if t == 3}
+    assert negative == {to_rgba(style.VERDICTS["attacked"].color)}
+    assert {to_rgba(b.get_facecolor()) for b in bars} == {to_rgba(style.VERDICTS[v].color) for v in ("robust", "attacked")}
+    with pytest.raises(ValueError, match="label must be a class index in 0..9"):
+        P.plot_margins(X[0], z, 10)

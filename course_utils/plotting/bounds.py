@@ -13,6 +13,7 @@ import torch
 
 from .. import style
 from ._common import as_values, finish, new_axes, series_styles
+from .digits import draw_digit
 
 # --- the ReLU and its relaxations --------------------------------------------------------------
 
@@ -158,6 +159,32 @@ def plot_lp_fake_point(l, u, z_hat_lp, z_lp, z_hat_real, names: Optional[Sequenc
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# --- the margins of one image ------------------------------------------------------------------
+
+
+def plot_margins(image, logits, label: int, title: str = ""):
+    """One image beside its margins ``m_t = logit_label - logit_t`` for every target
+    ``t != label`` (notebook 00): a bar per target, a positive one in the "robust" colour
+    (the image scores its label above ``t``), a negative one in the "attacked" colour.
+
+    ``image``: 784 pixel values (``(1, 28, 28)``, ``(784,)``, ...); ``logits``: ``(classes,)``
+    (or ``(1, classes)``); ``label``: the true class. Returns the figure.
+    """
+    z = as_values(torch.as_tensor(logits).detach().reshape(-1).tolist(), "logits")
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < z.size:
+        raise ValueError(f"label must be a class index in 0..{z.size - 1}, got {label!r}")
+    targets = [t for t in range(z.size) if t != label]
+    margins = np.array([z[label] - z[t] for t in targets])
+    fig, (ax_img, ax) = plt.subplots(1, 2, figsize=(7, 2.4), gridspec_kw={"width_ratios": [1, 3]})
+    draw_digit(ax_img, image, title=f"label {label}")
+    colours = [style.verdict_style("robust" if m > 0 else "attacked").color for m in margins]
+    ax.bar([str(t) for t in targets], margins, color=colours)
+    ax.axhline(0, color=style.GUIDE, lw=0.8)
+    ax.set_xlabel("target class t")
+    ax.set_ylabel(f"margin $m_t = z_{{{label}}} - z_t$")
+    return finish(ax, title, legend=False)
 
 
 # --- bounds per target, per layer, against ε ---------------------------------------------------
@@ -325,7 +352,7 @@ def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = "", steps=SANDW
     """
     steps = _sandwich_steps(sandwich, steps)
     eps = as_values(sandwich["epsilon"], "epsilon")
-    ax = new_axes(ax, (9, 4))
+    ax = new_axes(ax, (9, 3.4))
     notes = {"targeted pgd": " (an attack: upper bound)", "lp": ", interval bounds"}
     for key in SANDWICH_STEPS:
         if key in steps:

@@ -6,18 +6,33 @@
 #
 # The symbols, words and conventions of the whole course on one page: read it once, come
 # back when something in a later notebook is unclear.
-#
+
+# %%
+import torch
+
+from course_utils.checks import approx, check_claim, check_close, check_same
+from course_utils.data import eval_subset
+from course_utils.models import load_model
+from course_utils.plotting import plot_margins
+
+# %% [markdown]
 # ## The setting
 #
 # An image $x \in [0, 1]^n$ ($n = 784$ pixels for MNIST) has a true label $y$. A network
 # $h_\theta$ maps it to ten **logits** $z = h_\theta(x)$ and predicts the class with the
-# largest. Layer by layer (notebooks 6–9): $z_1 = x$, pre-activations
-# $\hat z_{i+1} = W_i z_i + b_i$, activations $z_{i+1} = \max(0, \hat z_{i+1})$, logits
-# $z_{d+1}$. The loss is the cross-entropy $\ell(z, y) = \log \sum_j e^{z_j} - z_y$. The
+# largest. The loss is the cross-entropy $\ell(z, y) = \log \sum_j e^{z_j} - z_y$. The
 # **inner maximization** is the adversary's problem:
 #
 # $$\max_{\|\delta\| \le \epsilon}\; \ell\big(h_\theta(x + \delta), y\big).$$
+
+# %% [markdown]
+# ### Layer by layer
 #
+# The chapter's notation for the verification notebooks (6–9): $z_1 = x$, pre-activations
+# $\hat z_{i+1} = W_i z_i + b_i$, activations $z_{i+1} = \max(0, \hat z_{i+1})$, and the
+# logits $z_{d+1}$ of the last layer.
+
+# %% [markdown]
 # ## Symbols and their names in code
 #
 # | math | code | meaning |
@@ -29,10 +44,17 @@
 # | | `num_iter`, `restarts` | number of steps; of random starts |
 # | $g$ | | the gradient of the loss with respect to $\delta$ |
 # | $t$ | `y_targ` | a target class |
+
+# %% [markdown]
+# ### Margins and bounds
+#
+# | math | code | meaning |
+# | --- | --- | --- |
 # | $c = e_y - e_t$ | `c` | turns logits into a margin, $m_t = c^\top z = z_y - z_t$ |
 # | $\hat z$, $l$, $u$ | `bounds` | a pre-activation and bounds $l \le \hat z \le u$ |
 # | $v$ | | the 0/1 variable of one ReLU in the MILP |
-#
+
+# %% [markdown]
 # ## Glossary
 #
 # **ε-ball.** The allowed perturbations, $\{\delta : \|\delta\| \le \epsilon\}$. In the
@@ -43,118 +65,143 @@
 # **Clamp.** Keep $x + \delta$ a valid image: $-x_i \le \delta_i \le 1 - x_i$. The course's
 # attacks clamp unless told `clamp=False`, which reproduces the chapter's $\ell_\infty$ code
 # (notebook 2).
-#
-# **Adversarial example.** A point $x + \delta$ of the ball that the network does not
-# classify as $y$. A **targeted** attack asks for a particular class $t$ (notebook 5).
-#
-# **The margin** for target $t$: $m_t(x') = z_y(x') - z_t(x') = c^\top z$. If
-# $m_t(x') < 0$, the class at $x'$ is not $y$, but not necessarily $t$. The **worst-case
-# margin** is $m_t^* = \min_{\|\delta\| \le \epsilon} m_t(x + \delta)$: if $m_t^* > 0$ for
-# every $t \ne y$, the ball holds no adversarial example; if $m_t^* < 0$ for some $t$, it
-# holds one.
-#
-# **Which side each method gives** (notebook 1 shows all three on one image):
-#
-# | method | notebooks | what it gives |
-# | --- | --- | --- |
-# | attacks (FGSM, PGD, targeted PGD, C&W) | 2–5 | a real point: its loss is a **lower bound** on the inner maximization, its margin an **upper bound** on $m_t^*$ |
-# | MILP (mixed-integer linear program) | 6 | $m_t^*$ **exactly**, one target at a time |
-# | LP relaxation, interval bounds, CROWN | 7, 8, 9 | a **lower bound** on $m_t^*$ |
-#
-# So, for every target: a relaxation's bound $\le m_t^* \le$ the margin at any attack's point.
-#
-# **Stable and unstable neurons.** Given bounds $l \le \hat z \le u$ on a ReLU's input, the
-# neuron is *stably off* if $u \le 0$, *stably on* if $l \ge 0$, *unstable* if $l < 0 < u$.
-# Only unstable neurons make the exact problem hard (notebook 6).
-#
-# **Big-M and relaxation.** The MILP encodes $z = \max(0, \hat z)$ exactly with one binary
-# $v$ per unstable neuron: $z \ge \hat z$, $z \ge 0$, $z \le u\,v$, $z \le \hat z - (1 - v)\,l$
-# (notebook 6). Allowing $0 \le v \le 1$ relaxes it to a triangle (notebook 7).
-#
-# **Certificate.** A proof that an image is robust at radius $\epsilon$: a lower bound above 0
-# on $m_t^*$ for every target $t \ne y$. **Certified accuracy** (the share of test images
-# classified correctly and certified) is a lower bound on the **robust accuracy** (the share
-# classified correctly at every point of their ball); the accuracy under an attack is an
-# upper bound on it. The chapter reports the complement, the *error under attack*.
-#
-# ## How to read the notebooks
-#
-# **Two editions.** The *learner's edition* (`notebooks/NN_name.ipynb`) has every exercise
-# open; work in it. The *solved edition* (`notebooks/solutions/NN_name.ipynb`) has every
-# exercise answered: open it to compare, after trying.
-#
-# **Code first.** Each algorithm of the chapter appears as its few lines of PyTorch, runs
-# there, and is checked equal to its version in the course's package `course_utils`, which
-# later notebooks call. The package's version adds what a library needs and a lecture does
-# not: it runs on the model's device, checks its arguments, leaves the model's mode and
-# gradients as it found them, and its attacks keep $x + \delta$ a valid image unless told
-# `clamp=False`.
-#
-# **Check lines.** Every figure the text relies on is checked in a collapsed cell: if it
-# drifts from what the text says, the cell stops with an error naming it. Most checks print
-# nothing when they pass; a few print a line starting with ✓. Two, for the first test image
-# and the small network:
 
-# %%
-import torch
+# %% [markdown]
+# ### Adversarial examples and margins
+#
+# An **adversarial example** is a point $x + \delta$ of the ball that the network does not
+# classify as $y$; a **targeted** attack asks for a class $t$ (notebook 5). **The margin**
+# $m_t(x') = z_y(x') - z_t(x')$: if it is negative, the class at $x'$ is not $y$, but not
+# necessarily $t$. The **worst-case margin** $m_t^* = \min_{\|\delta\| \le \epsilon}
+# m_t(x + \delta)$: if $m_t^* > 0$ for every $t \ne y$, the ball holds no adversarial example;
+# if $m_t^* < 0$ for some $t$, it holds one.
 
-from course_utils.checks import approx, check_claim, check_close, check_same
-from course_utils.data import eval_subset
-from course_utils.models import load_model
-
+# %% tags=["subslide"]
 small = load_model("small")
 x, y = eval_subset(1)                                # the first test image and its label
 with torch.no_grad():
     z = small(x)[0]                                  # its ten logits
 label = int(y[0])
-c = torch.eye(10)[label] - torch.eye(10)[3]          # c = e_y - e_t for the target t = 3
-print(f"label {label}, prediction {int(z.argmax())}; m_3 = c^T z = {approx(c @ z, 2)}")
 margins = {t: z[label] - z[t] for t in range(10) if t != label}
-print("margins m_t: " + ", ".join(f"{t}: {approx(m, 2)}" for t, m in margins.items()))
+print(f"label {label}, prediction {int(z.argmax())}; margins: "
+      + ", ".join(f"{t}: {approx(m, 2)}" for t, m in margins.items()))
+_ = plot_margins(x[0], z, label, title="the small network on the first test image")
 
 # %% tags=["hide-input"]
 check_close(min(margins.values()), 7.815, 0.01, "smallest margin of the first test image (target 9):")
 check_claim(all(m > 0 for m in margins.values()), "every margin is positive: the image is classified as its label")
+c = torch.eye(10)[label] - torch.eye(10)[3]          # c = e_y - e_t for the target t = 3
 check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints nothing: it passed
 
 # %% [markdown]
-# The first line says: this run's smallest margin is within 0.01 of 7.815, the value the
-# text relies on. The second asserts a statement; a third check passed in silence
-# (`show=False`). A line `✓ ... = course_utils.attacks.fgsm(...) (to 1e-06)` says that the
-# notebook's version of an algorithm and the package's agree entry by entry.
+# ### Which side each method gives
 #
-# **≈ figures.** A figure printed `≈7.82` may differ in its last digit on another computer,
-# above all an error rate over many images; a check holds it to a tolerance measured across
-# machines. Counts and figures read from recorded runs are printed without ≈.
+# | method | notebooks | gives |
+# | --- | --- | --- |
+# | attacks (FGSM, PGD, ...) | 2–5 | a real point: a **lower bound** on the inner maximization, an **upper bound** on $m_t^*$ |
+# | MILP | 6 | $m_t^*$ **exactly**, one target at a time |
+# | LP, interval bounds, CROWN | 7–9 | a **lower bound** on $m_t^*$ |
 #
-# **Exercises.** Every notebook from 1 on ends with exercises of four kinds: *implement*
-# (extend code the notebook showed), *predict* (commit to a number before the cell that shows
-# it), *explain* (pick the explanation; each wrong option is a common misconception) and
-# *investigate* (change a setting, measure, report). Write your answer where the cell says
+# So a relaxation's bound $\le m_t^* \le$ the margin at any attack's point (notebook 1 shows
+# all three on one image).
+
+# %% [markdown]
+# ### Stable neurons, big-M, relaxation
+#
+# Given bounds $l \le \hat z \le u$ on a ReLU's input, the neuron is *stably off* if
+# $u \le 0$, *stably on* if $l \ge 0$, *unstable* if $l < 0 < u$. The MILP encodes an
+# unstable ReLU exactly with one binary $v$: $z \ge \hat z$, $z \ge 0$, $z \le u\,v$,
+# $z \le \hat z - (1 - v)\,l$ (**big-M**, notebook 6). Allowing $0 \le v \le 1$ **relaxes** it
+# to a triangle (notebook 7).
+
+# %% [markdown]
+# ### Certificates and accuracies
+#
+# A **certificate** proves an image robust at radius $\epsilon$: a lower bound above 0 on
+# $m_t^*$ for every target $t \ne y$. **Robust accuracy** is the share of test images
+# classified correctly at every point of their ball. **Certified accuracy** (correct and
+# certified) is a lower bound on it; the accuracy under an attack an upper bound. The
+# chapter reports the complement, the *error under attack* (notebook 9).
+
+# %% [markdown]
+# ## How to read the notebooks
+#
+# **Two editions.** The *learner's edition* (`notebooks/NN_name.ipynb`) has every exercise
+# open; work in it. The *solved edition* (`notebooks/solutions/NN_name.ipynb`) has every
+# exercise answered: open it to compare, after trying.
+
+# %% [markdown]
+# ### Code first
+#
+# Each algorithm of the chapter appears as its few lines of PyTorch, runs there, and is
+# checked equal to its version in the course's package `course_utils`, which later notebooks
+# call. The package's version adds what a library needs and a lecture does not: it runs on
+# the model's device, checks its arguments, leaves the model's mode and gradients as it found
+# them, and its attacks keep $x + \delta$ a valid image unless told `clamp=False`.
+
+# %% [markdown]
+# ### Check lines
+#
+# Every figure the text relies on is checked in a collapsed cell: if it drifts from what the
+# text says, the cell stops with an error naming it. Most checks print nothing when they
+# pass; a few print a line starting with ✓.
+
+# %% [markdown] tags=["notebook-only"]
+# The two lines under the margins of the first test image above are such checks: this run's
+# smallest margin is within 0.01 of 7.815, the value the text relies on, and every margin is
+# positive; a third check of that cell passed in silence (`show=False`). A line
+# `✓ ... = course_utils.attacks.fgsm(...) (to 1e-06)` says that the notebook's version of an
+# algorithm and the package's agree entry by entry.
+
+# %% [markdown]
+# ### ≈ figures
+#
+# A figure printed `≈7.82` may differ in its last digit on another computer, above all an
+# error rate over many images; a check holds it to a tolerance measured across machines.
+# Counts and figures read from recorded runs are printed without ≈.
+
+# %% [markdown] tags=["notebook-only"]
+# ### Exercises
+#
+# Every notebook from 1 on ends with exercises of four kinds: *implement* (extend code the
+# notebook showed), *predict* (commit to a number before the cell that shows it), *explain*
+# (pick the explanation; each wrong option is a common misconception) and *investigate*
+# (change a setting, measure, report). Write your answer where the cell says
 # `...  # your code here` or `answer = None`, then run the `check("N.M", ...)` cell under it:
 # `✓ ... right.` and the model answer, or `✗ ... not yet`, what is wrong and a hint. Stuck?
 # `solution("N.M")` shows the model answer and where the reference solution is.
+
+# %% [markdown] tags=["room"]
+# ### Exercises
 #
-# **Ask the room.** A cell starting **Ask the room.** is a question for a lecture: collect
-# guesses, then run the next cell, which answers it.
+# Four kinds, at the end of every notebook: *implement* (extend the code shown), *predict* (a
+# number, before the cell that shows it), *explain* (each wrong option a common
+# misconception), *investigate* (change a setting, measure, report). A check under each
+# answer says "right" and shows the model answer, or "not yet" with a hint.
+
+# %% [markdown]
+# ### Ask the room, and the pictures
 #
-# **Pictures.** Every method keeps one colour and one marker in every chart; verdicts
-# (robust ✓, attacked ✗, unknown ?) carry a symbol as well as a colour.
-#
+# A cell starting **Ask the room.** is a question for a lecture: collect guesses, then run
+# the next cell, which answers it. In every chart a method keeps one colour and one marker;
+# verdicts (robust ✓, attacked ✗, unknown ?) carry a symbol as well as a colour.
+
+# %% [markdown]
 # ## Where each idea appears
 #
 # | notebook | ideas |
 # | --- | --- |
-# | 1 | why ReLU networks make the inner maximization hard; the three sides; the model zoo |
+# | 1 | why ReLU networks make it hard; the three sides; the model zoo |
 # | 2 | FGSM; when one step is exact; the clamp |
 # | 3 | PGD: plain and normalized steps, random restarts |
-# | 4 | steepest ascent and projections under $\ell_\infty$ and $\ell_2$; $\ell_2$ PGD; radii across norms |
-# | 5 | targeted attacks; other attacks as ball + objective + optimiser |
-# | 6 | the MILP: exact worst-case margins, big-M |
+# | 4 | steepest ascent under $\ell_\infty$ and $\ell_2$; $\ell_2$ PGD; radii across norms |
+# | 5 | targeted attacks; attacks as ball + objective + optimiser |
+# | 6 | the MILP: exact margins, big-M |
 # | 7 | the LP relaxation and its fake adversarial points |
 # | 8 | interval bound propagation |
 # | 9 | CROWN-style linear bounds; certified accuracy |
-#
+
+# %% [markdown]
 # ## References
 #
 # * Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, chapter 3,

@@ -3,17 +3,19 @@
 #
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
-#
-# An adversary who may move an input $x$ anywhere inside a small ball
-# $\Delta = \{\delta : \|\delta\| \le \epsilon\}$ wants the loss as large as possible:
+
+# %% [markdown] tags=["room"]
+# The **inner maximization** $\max_{\|\delta\| \le \epsilon} \ell\big(h_\theta(x + \delta), y\big)$:
+# why a neural network makes it hard, the course's three ways in, and four MNIST networks.
+
+# %% [markdown] tags=["notebook-only"]
+# An adversary who may move an input $x$ anywhere in a small ball wants the loss as large
+# as possible, the **inner maximization**:
 #
 # $$\max_{\|\delta\| \le \epsilon} \; \ell\big(h_\theta(x + \delta),\, y\big).$$
 #
-# This is the **inner maximization**, the subject of the course. For a linear binary
-# classifier one signed gradient step solves it exactly (notebook 2). A neural network takes that
-# comfort away. This notebook shows why, on a network small enough to draw, previews the
-# three ways the course attacks the problem, and introduces the four MNIST networks used
-# later.
+# For a linear binary classifier one signed gradient step solves it (notebook 2). Here: why
+# a neural network is harder, the course's three ways in, and the four MNIST networks.
 
 # %%
 import copy
@@ -29,7 +31,7 @@ from course_utils.certified import bound_sandwich
 from course_utils.checks import approx, check_claim, check_close, check_same
 from course_utils.data import eval_subset, mnist_loaders
 from course_utils.exercises import check
-from course_utils.models import build_model, describe, load_model
+from course_utils.models import build_model, load_model
 from course_utils.plotting import plot_bound_sandwich, plot_function_1d
 from course_utils.surface import activation_patterns, count_linear_pieces, inner_max_1d
 from course_utils.widgets import inner_max_1d_widget
@@ -54,32 +56,25 @@ for _ in range(100):
     loss.backward()
     opt.step()
 
-net = load_model("regression", device="cpu")     # the same weights, shipped with the course
-check_same(torch.cat([p.flatten() for p in model.parameters()]),
-           torch.cat([p.flatten() for p in net.parameters()]),
-           "our loop ends at the shipped weights of load_model('regression')", atol=1e-5)
-
 # %% tags=["hide-input"]
-check_same(torch.cat([p.flatten() for p in model.parameters()]),
-           torch.cat([p.flatten() for p in train.train_regression().parameters()]),
-           "our loop = course_utils.train.train_regression()", show=False)
-check_claim(sum(p.numel() for p in net.parameters()) == 20_501, "the network has 20,501 parameters", show=False)
+weights = lambda m: torch.cat([p.flatten() for p in m.parameters()])
+check_same(weights(model), weights(load_model("regression", device="cpu")),
+           "our loop ends at the shipped weights of load_model('regression')", atol=1e-5)
+check_same(weights(model), weights(train.train_regression()), "our loop = course_utils.train.train_regression()",
+           show=False)
+check_claim(weights(model).numel() == 20_501, "the network has 20,501 parameters", show=False)
 
 # %% [markdown]
-# From here on we use the shipped copy, so the pictures are the same on every computer. Here
-# it is on $[-3, 3]$, next to a linear function.
+# The course ships these weights; from here on we use the shipped copy, so the pictures are
+# the same on every computer. Here it is on $[-3, 3]$, next to a linear function.
 
 # %%
-fig, (ax_net, ax_lin) = plt.subplots(1, 2, figsize=(11, 3.5))
-plot_function_1d(net, ax=ax_net, color="0.2")
-ax_net.set_title("ReLU net 1-100-100-100-1")
-linear = torch.nn.Linear(1, 1)
-with torch.no_grad():
-    linear.weight.fill_(0.004)
-    linear.bias.fill_(0.0)
-plot_function_1d(linear, ax=ax_lin, color="tab:blue")
-ax_lin.set_title("a linear function")
-fig.tight_layout()
+net = load_model("regression", device="cpu")
+linear = nn.Linear(1, 1)
+nn.init.constant_(linear.weight, 0.004), nn.init.zeros_(linear.bias)
+fig, (ax_net, ax_lin) = plt.subplots(1, 2, figsize=(10, 3))
+plot_function_1d(net, ax=ax_net, color="0.2").axes[0].set_title("ReLU net 1-100-100-100-1")
+plot_function_1d(linear, ax=ax_lin, color="tab:blue").axes[1].set_title("a linear function")
 plt.show()
 
 # %% [markdown]
@@ -100,9 +95,10 @@ print(f"linear pieces on [-3, 3] (seen on a grid of 60,001 points): {pieces}")
 # %% tags=["hide-input"]
 check_claim(100 <= pieces < 1000, "hundreds of linear pieces on [-3, 3]", show=False)
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # Hundreds of pieces on an interval of length 6, from a network of 20,501 parameters.
-#
+
+# %% [markdown]
 # ## Why that makes the inner maximization hard
 #
 # For a linear function the gradient at $x_0$ says where the maximum over
@@ -133,16 +129,26 @@ check_claim(r3.f_best - r3.f_grad < 1e-6 and r3.x_best == r3.x_grad == 2.0,
             "at x0 = 1.5 the step lands on the maximum, the end of the interval", show=False)
 
 # %% [markdown]
-# At $x_0 = 0.75$ the slope is negative, so the step goes left, to $0.45$, while the highest
-# point is at the other end, $1.05$. At $x_0 = -1$ the step goes the right way but
-# overshoots: the peak is inside the interval. At $x_0 = 1.5$ the highest point happens to
-# be the end the gradient points to, and the step is exact. Move the sliders to find more
-# places where the local slope lies about the interval.
+# At $x_0 = 0.75$ the step goes left, to $0.45$; the highest point is at the other end. At
+# $x_0 = -1$ it goes the right way but overshoots a peak inside the interval. At $x_0 = 1.5$
+# the highest point happens to be the end the gradient points to. Move the sliders to find
+# more places where the local slope lies about the interval.
 
 # %% tags=["nbval-ignore-output"]
 inner_max_1d_widget(net, x0=0.75, epsilon=0.3)
 
-# %% [markdown]
+# %% [markdown] tags=["room"]
+# ## Three ways to attack the inner maximization
+#
+# The **margin** $m_t(x') = z_y(x') - z_t(x')$ and its worst case over the ball,
+# $m_t^* = \min_{\|\delta\| \le \epsilon} m_t(x + \delta)$: if $m_t^* > 0$ for every $t \ne y$,
+# no point of the ball changes the class.
+#
+# * **Attacks** (2–5): a real point, so an **upper bound** on $m_t^*$.
+# * **Exact** (6): a MILP computes $m_t^*$; in practice for small networks.
+# * **Relaxations** (7–9): a **lower bound** on $m_t^*$; above 0, a proof.
+
+# %% [markdown] tags=["notebook-only"]
 # ## Three ways to attack the inner maximization
 #
 # We cannot check every point of a 784-dimensional ball, so the course approaches the problem
@@ -164,24 +170,20 @@ inner_max_1d_widget(net, x0=0.75, epsilon=0.3)
 # point say about $m_t^*$?
 
 # %% [markdown]
-# Here are all three sides on one example: the small network of the zoo below, the first
-# test image (a 7), target class 3, as $\epsilon$ grows. The attack is targeted PGD, the
-# exact value comes from a MILP, the relaxation is the chapter's LP; later notebooks show
-# how each works.
+# All three on one example: the small network of the zoo below, the first test image (a 7),
+# target class 3, as $\epsilon$ grows. The attack is targeted PGD, the exact value comes from
+# a MILP, the relaxation is the chapter's LP; later notebooks show how each works.
 
 # %%
-small = load_model("small", device="cpu")
-x, y0 = eval_subset(1)
-label = int(y0[0])
+small, (x, y0) = load_model("small", device="cpu"), eval_subset(1)
 eps_grid = [0.0, 0.02, 0.04, 0.06, 0.08]
-bracket = bound_sandwich(small, x, label, 3, eps_grid)
-plot_bound_sandwich(bracket, steps=("targeted pgd", "exact milp", "lp"), shade=True, verdicts=True,
-                    title=f"small network, first test image (a {label}), target 3")
-plt.show()
+bracket = bound_sandwich(small, x, int(y0[0]), 3, eps_grid)
+_ = plot_bound_sandwich(bracket, steps=("targeted pgd", "exact milp", "lp"), shade=True, verdicts=True,
+                        title="small network, first test image, target 3")
 
 # %% tags=["hide-input"]
 at = dict(zip(eps_grid, range(len(eps_grid))))
-check_claim(label == 7, "the first test image is a 7", show=False)
+check_claim(int(y0[0]) == 7, "the first test image is a 7", show=False)
 lp_, exact, attack = bracket["lp"], bracket["exact milp"], bracket["targeted pgd"]
 check_claim(all(s == "optimal" for s in bracket["status"]["lp"] + bracket["status"]["exact milp"]),
             "every LP and MILP was solved to optimality", show=False)
@@ -192,14 +194,21 @@ check_claim([e for e in eps_grid if lp_[at[e]] > 0] == [0.0, 0.02]
             and exact[at[0.04]] > 0 > exact[at[0.06]],
             "the LP proves ε <= 0.02, the attack wins at 0.08; the exact margin changes sign between 0.04 and 0.06")
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # The exact minimum always lies in the grey band between the relaxation's bound and the
 # attack's margin. At $\epsilon = 0.02$ the relaxation's bound is still positive: a proof
 # that no point of that ball is classified as 3. At $\epsilon = 0.08$ the attack's point has
 # a negative margin: an adversarial example. At $0.04$ and $0.06$ neither side decides; the
 # exact value does: no point of the $0.04$-ball scores the 3 above the 7, but some point of
 # the $0.06$-ball does, although the attack did not find one.
-#
+
+# %% [markdown] tags=["room"]
+# The minimum always lies in the grey band. At $\epsilon = 0.02$ the LP proves that no point
+# of the ball is classified as 3; at $0.08$ the attack finds an adversarial example; at $0.04$
+# and $0.06$ only the exact value decides: safe from 3 at $0.04$, not at $0.06$, where the
+# attack found nothing.
+
+# %% [markdown]
 # ## The model zoo
 #
 # Four MNIST classifiers from the chapter, trained by its recipes, ship with the course:
@@ -210,15 +219,15 @@ check_claim([e for e in eps_grid if lp_[at[e]] > 0] == [0.0, 0.02]
 # | `dnn4` | 784-200-100-100-10, fully connected | attacks, LP relaxation |
 # | `cnn` | four 3×3 convolutions (32, 32 stride 2, 64, 64 stride 2), FC 100, 10 | attacks |
 # | `small` | 784-50-20-10, fully connected | exact verification (MILP) |
-#
+
+# %% [markdown] tags=["notebook-only"]
 # Each was trained with SGD (learning rate 0.1, batch 100) for 10 epochs; the CNN's learning
 # rate drops to 0.01 after epoch 5. `load_model(name)` returns the trained network.
 
 # %%
 models = {name: load_model(name, device="cpu") for name in ("dnn2", "dnn4", "cnn", "small")}
-print(describe(models["cnn"]))
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # Images are tensors of shape `(n, 1, 28, 28)` with pixels in $[0, 1]$; the loaders use
 # batches of 100, as in the chapter, and shuffle the training set with a seeded generator.
 
@@ -263,11 +272,9 @@ start = build_model("dnn2")
 ours, theirs = copy.deepcopy(start), copy.deepcopy(start)
 row = epoch(part, ours, torch.optim.SGD(ours.parameters(), lr=0.1))
 row_pkg = train.epoch(part, theirs, torch.optim.SGD(theirs.parameters(), lr=0.1))
-check_same(torch.cat([p.flatten() for p in ours.parameters()]),
-           torch.cat([p.flatten() for p in theirs.parameters()]),
-           "our epoch and course_utils.train.epoch train the same weights")
 
 # %% tags=["hide-input"]
+check_same(weights(ours), weights(theirs), "our epoch and course_utils.train.epoch train the same weights")
 check_same(torch.tensor(row), torch.tensor(row_pkg), "and report the same error and loss", show=False)
 
 # %% [markdown]
@@ -311,10 +318,11 @@ check_claim(all(abs(clean[n][0] - records.PUBLISHED_CLEAN_ERRORS[n]) <= 0.002 fo
 check_claim(clean["cnn"][0] < clean["dnn4"][0] < clean["dnn2"][0] < clean["small"][0],
             "clean error: cnn < dnn4 < dnn2 < small, as in the chapter", show=False)
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # Every clean error is within 0.2 percentage points of the chapter's, and the ranking is
 # the chapter's: the CNN best, then the 4-layer, the 2-layer and the small network.
-#
+
+# %% [markdown]
 # ### MNIST is an imperfect testbed
 #
 # MNIST is unusually easy to defend. Few of its pixels are grey, so **binarising** the input
@@ -327,11 +335,11 @@ X1k, y1k = eval_subset(1000)
 flippable = ((X1k > 0.4) & (X1k <= 0.6)).flatten(1).sum(dim=1).float()
 print(f"pixels in (0.4, 0.6]: {flippable.mean():.1f} per image on average (of 784), at most {flippable.max():.0f}")
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # Borrowing the attack of notebook 2 (FGSM at $\epsilon = 0.1$, built on the 2-layer network
 # itself) and feeding the attacked images to the same network after binarising them:
 
-# %%
+# %% tags=["subslide"]
 def binarise(Z):
     return (Z > 0.5).float()
 
@@ -353,16 +361,23 @@ check_close(errs["FGSM, binarised"], 0.098, 0.004, "dnn2, FGSM error after binar
 check_close(errs["clean"], 0.025, 0.004, "dnn2, clean error:", show=False)
 check_claim(errs["clean, binarised"] == errs["clean"], "binarising leaves the clean error as it is", show=False)
 
-# %% [markdown]
+# %% [markdown] tags=["room"]
+# Binarising: FGSM's error falls from about three images in four to one in ten, the clean
+# error stays 2.5%. No proof of robustness (an attacker would aim at the pixels near the
+# threshold), but a reason to read MNIST results with care.
+
+# %% [markdown] tags=["notebook-only"]
 # The attack that fools the network on about three images in four fools it on about one in
 # ten once the input is binarised, and the clean error is 2.5% either way. This is no proof
 # of robustness (an attacker who knows about the binarisation would aim at the pixels near
 # the threshold), but it is why MNIST results must be read with care: the trick needs nearly
 # black-and-white images. The course uses MNIST because its networks are small enough to
 # attack, solve exactly and certify on a laptop.
-#
+
+# %% [markdown]
 # ## Exercises
-#
+
+# %% [markdown]
 # ### Exercise 1.1 — pieces along a line through an image's ball
 #
 # An MNIST network is piecewise linear too. Write `pieces_on_segment(model, x, d, num)`: the
@@ -456,15 +471,15 @@ check("1.4", answer)
 # %% [markdown]
 # ## What we learned
 #
-# * A ReLU network is piecewise linear with hundreds of pieces on a short interval; its
-#   gradient describes only the piece you stand on, so one gradient step can miss the worst
-#   point of even a one-dimensional interval.
-# * An attack's point bounds the worst-case margin $m_t^*$ from above, a relaxation from
-#   below, and the MILP computes it. A negative attack margin is an adversarial example, a
-#   positive relaxation bound a proof; in between we do not know yet.
-# * The chapter's `epoch` loop trains and evaluates the four MNIST networks of the course.
-#   MNIST is a forgiving testbed: binarising the input already blunts small attacks.
-#
+# * A ReLU network is piecewise linear with hundreds of pieces on a short interval: one
+#   gradient step can miss the worst point of even a 1-D interval.
+# * An attack's point bounds the worst-case margin from above, a relaxation from below, the
+#   MILP computes it. A negative attack margin is an adversarial example; a positive
+#   relaxation bound, a proof.
+# * The chapter's `epoch` trains and evaluates the four MNIST networks; binarising the input
+#   blunts FGSM on MNIST.
+
+# %% [markdown] tags=["notebook-only"]
 # ## References
 #
 # * J. Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, NeurIPS 2018

@@ -4,11 +4,9 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# Notebook 1 showed that the loss of a ReLU network is irregular, and that exact answers are
-# costly. So we ask for "good enough, fast": look at the loss where we stand, at
-# $\delta = 0$, and move in the direction that increases it fastest. This is FGSM, the
-# chapter's first attack. Like every attack, it gives a lower bound on the inner
-# maximization: the loss at one real point of the ball.
+# Exact answers are costly (notebook 1), so we ask for "good enough, fast": look at the loss
+# at $\delta = 0$ and move where it increases fastest. This is FGSM, the chapter's first
+# attack. Like every attack, it gives a lower bound on the inner maximization.
 
 # %%
 import matplotlib.pyplot as plt
@@ -30,7 +28,7 @@ models = {name: load_model(name) for name in ("dnn2", "dnn4", "cnn")}
 X, y = eval_subset(config.N_EVAL)  # the first N_EVAL test images (1000 by default)
 print(f"{len(y)} test images; models: {', '.join(models)}")
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # ## From the gradient to a sign
 #
 # Write $g$ for the gradient of the loss with respect to the perturbation:
@@ -47,8 +45,20 @@ print(f"{len(y)} test images; models: {', '.join(models)}")
 # $$\delta := \epsilon \cdot \operatorname{sign}(g).$$
 #
 # That is the Fast Gradient Sign Method: one forward and one backward pass.
+
+# %% [markdown] tags=["room"]
+# ## From the gradient to a sign
 #
-# **When one step is exact.** Take a linear *binary* classifier, score
+# $g := \nabla_\delta\, \ell\big(h_\theta(x + \delta),\, y\big)$. One gradient step from
+# $\delta = 0$, clipped to the $\ell_\infty$ ball: $\operatorname{clip}(\alpha g, [-\epsilon, \epsilon])$.
+# Make $\alpha$ large: every entry with $g_i \ne 0$ is cut to $\pm\epsilon$, only its sign is left:
+#
+# $$\delta := \epsilon \cdot \operatorname{sign}(g).$$
+
+# %% [markdown] tags=["notebook-only"]
+# ### When one step is exact
+#
+# Take a linear *binary* classifier, score
 # $s(x) = w^\top x + b$, label $y = \pm 1$, logistic loss $\log(1 + e^{-y\,s})$. The loss
 # falls as $y\,s$ grows, and $y\,s(x + \delta) = y\,s(x) + \sum_i y\,w_i \delta_i$, so the worst
 # $\delta$ of the box makes each term $y\,w_i\delta_i$ as small as it can, independently:
@@ -58,7 +68,15 @@ print(f"{len(y)} test images; models: {', '.join(models)}")
 # coordinate's interval, so the clipped step stays exact. For a network, one step is a guess;
 # even a linear classifier with ten classes breaks the argument (exercise 2.3).
 
-# %%
+# %% [markdown] tags=["room"]
+# ### When one step is exact
+#
+# Linear binary classifier, logistic loss $\log(1 + e^{-y\,s})$ with
+# $y\,s(x + \delta) = y\,s(x) + \sum_i y\,w_i\delta_i$: each term is smallest at
+# $\delta_i = -y\,\epsilon\operatorname{sign}(w_i)$, and $\operatorname{sign}(g) = -y\operatorname{sign}(w)$.
+# FGSM is exact, clamped or not. Ten classes: no (exercise 2.3).
+
+# %% tags=["hide-input"]
 torch.manual_seed(0)
 binary = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))     # two logits: a linear binary classifier
 nn.init.normal_(binary[1].weight, std=0.05)
@@ -81,12 +99,12 @@ def fgsm(model, X, y, epsilon):
     return epsilon * delta.grad.detach().sign()
 
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # (The chapter averages the loss over the batch; we sum it, so that an image's gradient
 # does not depend on the batch. The sign is the same.) Against the package's `fgsm`, clamp
 # off:
 
-# %%
+# %% tags=["hide-input"]
 check_same(torch.cat([fgsm(model, X[:100], y[:100], 0.1) for model in models.values()]),
            torch.cat([fgsm_package(model, X[:100], y[:100], 0.1, clamp=False) for model in models.values()]),
            "dnn2, dnn4, cnn, first 100 images: our fgsm = course_utils.attacks.fgsm(clamp=False)")
@@ -117,22 +135,21 @@ check_claim(bool((X[:100] == 0).float().mean() > 0.8), "more than 80% of the pix
 check_claim(bool(0.35 < (d_on != d_off).float().mean() < 0.45), "the clamp changes about two in five of δ's entries",
             show=False)
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # Without the clamp, $\delta$ takes only the values $\pm 0.1$. With it, about two entries in
 # five are cut: more than 80% of the pixels are background at exactly 0, where
 # $\delta_i = -0.1$ is not allowed (it becomes 0), and ink above 0.9 cannot take a full step
 # of $+0.1$.
-#
+
+# %% [markdown]
 # ## What the attack does to the pictures
 #
-# The chapter's grid: 18 test images, each titled "true label→prediction", ✓ when right and
-# ✗ when wrong. First the 2-layer network on clean images:
+# The chapter's grid: 18 test images titled "true→predicted", ✓ right, ✗ wrong. Clean first:
 
-# %%
+# %% tags=["subslide"]
 Xg, yg = X[:18], y[:18]
 with torch.no_grad():
-    plot_images(Xg, yg, models["dnn2"](Xg), 3, 6)
-plt.show()
+    _ = plot_images(Xg, yg, models["dnn2"](Xg), 3, 6)
 
 # %% [markdown]
 # Now the same images after FGSM with $\epsilon = 0.1$, in the chapter's setting (no clamp):
@@ -140,11 +157,12 @@ plt.show()
 # %%
 delta = fgsm(models["dnn2"], Xg, yg, 0.1)
 with torch.no_grad():
-    fooled = {"dnn2": (models["dnn2"](Xg + delta).argmax(1) != yg).sum().item()}
-    plot_images(Xg + delta, yg, models["dnn2"](Xg + delta), 3, 6)
-plt.show()
+    _ = plot_images(Xg + delta, yg, models["dnn2"](Xg + delta), 3, 6)
 
 # %% tags=["hide-input"]
+fooled = {}
+with torch.no_grad():
+    fooled["dnn2"] = (models["dnn2"](Xg + delta).argmax(1) != yg).sum().item()
 outside = [out_of_range(Xg[k] + delta[k]) for k in range(18)]
 check_claim(min(outside) > 0 and bool(((Xg + delta) < 0).flatten(1).any(1).all()),
             "without the clamp, every one of the 18 attacked images has pixels below 0", show=False)
@@ -162,23 +180,21 @@ check_claim(min(outside) > 0 and bool(((Xg + delta) < 0).flatten(1).any(1).all()
 # %%
 delta = fgsm(models["cnn"], Xg, yg, 0.1)
 with torch.no_grad():
+    _ = plot_images(Xg + delta, yg, models["cnn"](Xg + delta), 3, 6)
     fooled["cnn"] = (models["cnn"](Xg + delta).argmax(1) != yg).sum().item()
-    plot_images(Xg + delta, yg, models["cnn"](Xg + delta), 3, 6)
-plt.show()
 
 # %% [markdown]
-# And with valid images (the clamp on). A background pixel can now only get darker (the
-# grey patches), never "whiter than white", and the darkest ink cannot get blacker: the
-# attack has fewer moves left.
+# With the clamp on, a background pixel can only get darker (grey patches), and the darkest
+# ink cannot get blacker: the attack has fewer moves.
 
 # %%
 delta = fgsm_package(models["cnn"], Xg, yg, 0.1)
 with torch.no_grad():
-    fooled["cnn, clamp"] = (models["cnn"](Xg + delta).argmax(1) != yg).sum().item()
-    plot_images(Xg + delta, yg, models["cnn"](Xg + delta), 3, 6)
-plt.show()
+    _ = plot_images(Xg + delta, yg, models["cnn"](Xg + delta), 3, 6)
 
 # %% tags=["hide-input"]
+with torch.no_grad():
+    fooled["cnn, clamp"] = (models["cnn"](Xg + delta).argmax(1) != yg).sum().item()
 # counts of 18 images: none moved across CPU kernels and thread counts
 check_claim(fooled["dnn2"] >= 16, "dnn2: nearly every one of the 18 images is fooled", show=False)
 check_claim(10 <= fooled["cnn"] <= 13, "cnn: about two in three", show=False)
@@ -186,10 +202,11 @@ check_claim(fooled["cnn, clamp"] <= 5, "cnn with the clamp: a few", show=False)
 check_claim(sum(out_of_range(Xg[k] + delta[k]) for k in range(18)) == 0,
             "with the clamp, no pixel of the 18 images lies outside [0, 1]", show=False)
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # FGSM fools the CNN on about two images in three, and with the clamp on only on a few: the
 # CNN resists better than the 2-layer network, and valid images leave the attack less room.
-#
+
+# %% [markdown]
 # ## Test error under FGSM, $\epsilon = 0.1$
 #
 # The chapter measures this on the whole test set with a second loop, `epoch_adversarial`:
@@ -266,24 +283,32 @@ check_claim(min(full["dnn2"][False], full["dnn4"][False]) > 0.9 > 0.5 > full["cn
 check_claim(all(live[n][c] > full[n][c] for n in models for c in (False, True)),
             "the first 1000 images are easier to attack than the full test set", show=False)
 
-# %% [markdown]
+# %% [markdown] tags=["notebook-only"]
 # With the clamp off, as in the chapter, both dense networks are fooled on more than 90% of
 # the test set and the CNN on less than half. Ours are 1 to 4 points easier to fool than
 # the chapter's (another run of the same recipes), but its conclusion holds: the CNN is far
 # more robust to FGSM. The first 1000 test images happen to be easier to attack than the
 # whole set, for every network and clamp setting.
-#
+
+# %% [markdown] tags=["room"]
 # ## Error against $\epsilon$
 #
-# FGSM's direction $\operatorname{sign}(g)$ does not depend on $\epsilon$, so one gradient per
-# network gives the error at every $\epsilon$, with and without the clamp.
+# One gradient per network gives the error at every $\epsilon$. **Predict** (exercise 2.1):
+# with the clamp on, the 2-layer network's error is 2.5% clean and about 78% at
+# $\epsilon = 0.1$. At $\epsilon = 0.02$?
+
+# %% [markdown] tags=["notebook-only"]
+# ## Error against $\epsilon$
+#
+# FGSM's direction $\operatorname{sign}(g)$ does not depend on $\epsilon$: one gradient per
+# network gives the error at every $\epsilon$.
 #
 # ### Exercise 2.1 — predict: the error at $\epsilon = 0.02$
 #
 # With the clamp on, FGSM at $\epsilon = 0.1$ fools the 2-layer network on about 78% of the
-# first 1000 test images, and its clean error is 2.5%. What is its error at
-# $\epsilon = 0.02$? Commit to a number between 0 and 1 (within 0.04 counts as right), then
-# run the check and the cell after it.
+# first 1000 test images; its clean error is 2.5%. What is its error at $\epsilon = 0.02$?
+# Commit to a number between 0 and 1 (within 0.04 counts), then run the check and the next
+# cell.
 
 # %% tags=["exercise"]
 answer = None
@@ -303,8 +328,13 @@ for name, model in models.items():
         deltas = [clamp_images(X, e * sign_g) if clamp else e * sign_g for e in eps_list]
         with torch.no_grad():
             curves[name, clamp] = [(model(X + d).argmax(1) != y).float().mean().item() for d in deltas]
-        print(f"{name:5s} clamp {'on ' if clamp else 'off'}  " + "  ".join(
-            f"ε={e:<4g} {approx(v)}" for e, v in zip(eps_list, curves[name, clamp])))
+
+# %% tags=["subslide"]
+for (name, clamp), errors in curves.items():
+    print(f"{name:5s} clamp {'on ' if clamp else 'off'}  " + "  ".join(
+        f"ε={e:<4g} {approx(v)}" for e, v in zip(eps_list, errors)))
+
+# %% tags=["subslide"]
 plot_error_vs_epsilon([{"method": "fgsm", "model": name, "clamp": clamp, "epsilon": eps_list,
                         "error": curves[name, clamp]} for name in models for clamp in (False, True)],
                       title=f"FGSM, first {len(y)} test images")
@@ -335,18 +365,23 @@ if len(y) == 1000:  # the text is about the first 1000 test images
 # matters most for small perturbations: at $\epsilon = 0.05$ it roughly halves every error.
 # By $\epsilon = 0.3$ clamped and unclamped errors are within a point: the moves the clamp
 # allows (darkening the background, lightening the ink) are then large enough.
-#
+
+# %% [markdown] tags=["notebook-only"]
 # ## Try it
 #
-# Move $\epsilon$, switch the model, turn the clamp off and on, and watch the grid (the first
-# 18 test images) and the error on the first 100.
+# Move $\epsilon$, switch the model, toggle the clamp. The grid shows the first 18 test
+# images, the error is over the first 100.
+
+# %% [markdown] tags=["room"]
+# ## Try it
 
 # %% tags=["nbval-ignore-output"]
 attack_widget(models, X[:100], y[:100], attack="fgsm", epsilon=0.1)
 
 # %% [markdown]
 # ## Exercises
-#
+
+# %% [markdown]
 # ### Exercise 2.2 — a targeted step
 #
 # FGSM climbs the loss of the true class. A *targeted* attack wants a chosen class instead;
@@ -404,7 +439,8 @@ check_claim(all(hits[n, 0.3] > hits[n, 0.1] for n in models), "ε = 0.3 reaches 
 # over a third of the dense networks' predictions: it does leave $y$, but another class
 # overtakes $y$ before $t$ does. Reaching a chosen class is harder than leaving the true one;
 # notebook 5 gives targeted attacks many steps.
-#
+
+# %% [markdown]
 # ### Exercise 2.3 — explain: ten linear scores
 #
 # Take a linear classifier with ten classes, logits $z = W(x + \delta) + b$, and the
@@ -499,16 +535,13 @@ plt.show()
 # %% [markdown]
 # ## What we learned
 #
-# * FGSM is one clipped gradient step so large that only the gradient's sign survives. For
-#   a linear binary classifier it is the exact worst case; for a network, and already for a
-#   linear model with ten classes, it is a guess.
-# * One gradient fools the dense networks on most images at $\epsilon = 0.1$; the CNN is more
-#   robust but far from safe. The direction matters: random corners of the ball barely hurt.
-# * Keeping $x + \delta$ a valid image matters most for small $\epsilon$: the chapter's
-#   unclamped attack spends part of its budget on pixels no image can have.
-#
-# Notebook 3 takes many small steps instead of one big one: projected gradient descent.
-#
+# * FGSM is one clipped gradient step so large that only the sign survives: exact for a
+#   linear binary classifier, a guess for a network, and already for ten linear classes.
+# * It fools the dense networks on most images at $\epsilon = 0.1$, the CNN less often.
+#   Random corners of the ball barely hurt: the direction matters.
+# * The clamp matters most for small $\epsilon$. Notebook 3 takes many small steps: PGD.
+
+# %% [markdown] tags=["notebook-only"]
 # ## References
 #
 # * I. J. Goodfellow, J. Shlens, C. Szegedy. "Explaining and harnessing adversarial
