@@ -307,7 +307,7 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for ax, (name, rec) in zip(axes, recorded.items()):
     plot_certified_curves(accuracy_curves(rec["results"]), ax=ax,
                           title=f"{name}: first {rec['n']} test images")
-    print(f"{name}: `{rec['command']}`")
+    print(rec["origin"])
     for r in rec["results"]:
         print(f"  ε {r.epsilon:4.2f}: PGD {r.pgd_accuracy:.3f}  MILP {r.certified('milp'):.3f}  "
               f"LP+cuts {r.certified('lp+cuts'):.3f}  CROWN {r.certified('crown'):.3f}  "
