@@ -179,9 +179,11 @@ _PIECES_MODEL_ANSWER = (
     "About as many pieces before training as after. The irregular shape is not learned from the "
     "noise; it is what a deep ReLU network with random weights looks like. Each unit of the "
     "first layer switches at one point of the line, and every deeper unit switches wherever its "
-    "input, itself piecewise linear, crosses zero, so the switch points multiply with depth "
-    "(Montúfar et al., 2014, bound how fast). A hundred small SGD steps on pure noise move the "
-    "weights too little to change that.")
+    "input, itself piecewise linear, crosses zero, so every layer adds switch points of its "
+    "own. Depth *can* multiply them (Montúfar et al., 2014, build networks that do), but with "
+    "random weights the pieces along a line grow about as the number of units does (Hanin and "
+    "Rolnick, 2019): 300 units, hundreds of pieces. A hundred small SGD steps on pure noise "
+    "move the weights too little to change that.")
 
 
 NOTEBOOK = "01_loss_surfaces"

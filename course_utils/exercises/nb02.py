@@ -72,11 +72,12 @@ def _predict_small_epsilon(answer) -> str:
 _PREDICT_MODEL_ANSWER = (
     r"About 7%, far below the 17% that a straight line from 2.5% at $\epsilon = 0$ to 78% at "
     r"$\epsilon = 0.1$ would give. The direction $\operatorname{sign}(g)$ is the same for every "
-    r"$\epsilon$, so each image flips once $\epsilon$ passes its own distance to the decision "
-    r"boundary along that direction; the error curve is the share of images whose distance is "
-    r"below $\epsilon$. Few images lie that close: about three in four need between 0.05 and "
-    r"0.15 (the error climbs from about 23% to 97% there), so the curve starts flat and rises "
-    r"steeply, an S shape rather than a line.")
+    r"$\epsilon$, so each attacked image moves along one path as $\epsilon$ grows (with the "
+    r"clamp, a pixel stops at 0 or 1), and the error at $\epsilon$ is the share of images whose "
+    r"path lies beyond the decision boundary there. Few paths cross it that early: the error "
+    r"climbs from about 23% at $\epsilon = 0.05$ to 97% at 0.15, about three images in four "
+    r"within that stretch, so the curve starts flat and rises steeply, an S shape rather than "
+    r"a line.")
 
 # --- 2.2: a targeted step towards the least-likely class ---------------------------------------
 

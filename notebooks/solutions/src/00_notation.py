@@ -90,6 +90,7 @@ _ = plot_margins(x[0], z, label, title="the small network on the first test imag
 # %% tags=["hide-input"]
 check_close(min(margins.values()), 7.815, 0.01, "smallest margin of the first test image (target 9):")
 check_claim(all(m > 0 for m in margins.values()), "every margin is positive: the image is classified as its label")
+check_claim(min(margins, key=margins.get) == 9, "the smallest margin is the one to target 9", show=False)
 c = torch.eye(10)[label] - torch.eye(10)[3]          # c = e_y - e_t for the target t = 3
 check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints nothing: it passed
 
