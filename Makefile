@@ -25,7 +25,7 @@ PYTEST      := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider --nbval --nbval-c
 
 .PHONY: lab test setup data weights notebooks check-notebooks clean-venv test-unit test-notebooks \
         test-portable test-slow test-browser test-python student screenshot \
-        book slides test-site test-install
+        book slides test-site test-decks test-install
 
 setup: $(STAMP) data $(WEIGHTS)
 
@@ -139,7 +139,12 @@ slides: $(BOOK_STAMP)
 
 # The built book, one deck and RISE in headless Chromium.
 test-site: book slides
-	$(PYTEST) -m site tests/test_site.py
+	$(PYTEST) -m "site and not decks" tests/test_site.py
+
+# The decks held to a lecture's standard (fit the screen, <= 80 words a slide, questions
+# alone on their slide, 15-25 slides): the acceptance test of the decks, not yet in CI.
+test-decks: book slides
+	$(PYTEST) -m decks tests/test_site.py
 
 # Fresh virtual environments: a notebook's first cell installs the course; CITATION.cff valid.
 test-install: setup

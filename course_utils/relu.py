@@ -72,6 +72,29 @@ def relu_bigm_rows(l: np.ndarray, u: np.ndarray) -> List[BigMRow]:
             BigMRow(1.0, 0.0, -np.asarray(u), none, zero)]                 # a - u v <= 0
 
 
+def relu_bigm_slice(l: float, u: float, v: float) -> np.ndarray:
+    """The points ``(p, a)`` that the big-M rows of one unstable ReLU (``l < 0 < u``) allow
+    for a fixed value of its binary ``v`` in ``[0, 1]`` (notebook 06's picture).
+
+    With ``a >= 0`` and ``a >= p`` below and ``a <= u v``, ``a <= p - l (1 - v)`` above,
+    the set is the quadrilateral with corners ``(l (1 - v), 0)``, ``(0, 0)``, ``(u v, u v)``
+    and ``(u v + l (1 - v), u v)``: at ``v = 0`` the segment ``a = 0``, ``l <= p <= 0`` (off),
+    at ``v = 1`` the segment ``a = p``, ``0 <= p <= u`` (on). Over every ``v`` in ``[0, 1]``
+    the quadrilaterals fill the triangle ``(l, 0)``, ``(0, 0)``, ``(u, u)``: the region the
+    LP relaxation keeps (notebook 07).
+
+    Returns:
+        ``(4, 2)`` float array, the corners in order (``p`` first, then ``a``); at
+        ``v = 0`` or ``1`` two pairs coincide.
+    """
+    l, u, v = (float(t) for t in (l, u, v))
+    if not (np.isfinite(l) and np.isfinite(u) and l < 0 < u):
+        raise ValueError(f"need finite bounds l < 0 < u (an unstable ReLU), got l={l}, u={u}")
+    if not 0 <= v <= 1:
+        raise ValueError(f"v must lie in [0, 1], got {v}")
+    return np.array([[l * (1 - v), 0.0], [0.0, 0.0], [u * v, u * v], [u * v + l * (1 - v), u * v]])
+
+
 def relu_hull_cuts(W: np.ndarray, b: np.ndarray, s: np.ndarray, s_lower: np.ndarray, s_upper: np.ndarray,
                    v: np.ndarray, a: np.ndarray, tol: float = 1e-5) -> List[Tuple[int, np.ndarray, float, float]]:
     """The most violated inequality of each neuron's convex hull over its input box.

@@ -156,3 +156,22 @@ GUIDE = "#888888"
 """Zero lines, bounds l and u, grid lines."""
 FILL_ALPHA = 0.18
 """Transparency of filled regions (relaxations, balls)."""
+
+# --- the search tree of a branch and bound (notebook 06) -------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeStyle:
+    """How one node of a branch-and-bound tree is drawn: ``label``, ``color``, ``marker``."""
+    label: str
+    color: str
+    marker: str
+
+
+SEARCH_NODES: Mapping[str, NodeStyle] = MappingProxyType({
+    "split": NodeStyle("split: bound at most the minimum", VERDICTS["unknown"].color, "o"),
+    "left": NodeStyle("left unsplit: bound at least the minimum", VERDICTS["robust"].color, "s"),
+    "infeasible": NodeStyle("no input has these phases", VERDICTS["attacked"].color, "x"),
+    "optimum": NodeStyle("every phase fixed: the minimum", METHODS["milp"].color, "*"),
+})
+"""The four kinds of node of ``plotting.plot_search_tree``, by what the search did with them."""

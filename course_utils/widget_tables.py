@@ -128,6 +128,37 @@ def usable_models(table: dict, models: Dict[str, torch.nn.Module], X: torch.Tens
     return {name for name, m in models.items() if table["models"].get(name) == model_fingerprint(m)}
 
 
+def recorded_bounds(models: Dict[str, torch.nn.Module], X: torch.Tensor, y: torch.Tensor, model: str,
+                    method: str, index: int, epsilon: float) -> Dict[int, float]:
+    """Per target, the optimum that the "bounds" table holds for step ``method`` ("lp" or
+    "exact milp") on ``models[model]``, image ``X[index]`` (label ``y[index]``), radius
+    ``epsilon``: ``{target: value}`` (notebooks 07 and 08 quote the exact MILP's minima of
+    notebook 06 from it rather than solving them again).
+
+    Only a table made for these weights and images is read, and only optima a solver proved.
+
+    Raises:
+        ValueError: ``model`` not in ``models``; the table was made for other weights or
+            images; it has no entry for this model, method, image and radius (its grid is
+            ``BOUND_GRID``); or an entry's solver did not reach an optimum (its status named).
+    """
+    if model not in models:
+        raise ValueError(f"model must be one of {sorted(models)}, got {model!r}")
+    table = load_table("bounds")
+    if model not in usable_models(table, models, X, y):
+        raise ValueError(f"the bounds table was not made for these weights of {model!r} and these images "
+                         f"(X must start with the first {table.get('images', 0)} test images)")
+    key = bound_entry_key(model, method, index, epsilon)
+    if key not in table["entries"]:
+        raise ValueError(f"the bounds table has no entry {key!r}: its grid is {dict(BOUND_GRID['methods'])} "
+                         f"on images 0..{BOUND_GRID['images'] - 1}, epsilon in {list(BOUND_GRID['epsilons'])}")
+    entry = table["entries"][key]
+    unproven = [f"target {t}: {s}" for t, s in zip(entry["targets"], entry["status"]) if s != "optimal"]
+    if unproven:
+        raise ValueError(f"entry {key!r} holds values no solver proved optimal ({', '.join(unproven)})")
+    return dict(zip(entry["targets"], entry["values"]))
+
+
 def bound_entry_key(model: str, method: str, index: int, epsilon: float) -> str:
     return f"{model}|{method}|{int(index)}|{eps_key(epsilon)}"
 

@@ -119,6 +119,27 @@ def test_the_learners_edition_shows_no_solution_line_and_no_model_answer(src):
 
 
 @pytest.mark.parametrize("src", LESSONS, ids=lambda p: p.stem)
+def test_a_prediction_is_answered_only_by_a_cell_the_learner_runs_after_it(src):
+    """After each "predict" exercise a cell tagged ``reveal`` shows the answer: saved without
+    its output in the learner's edition (they run it after answering), with it in the
+    solved edition."""
+    exercises = all_exercises()
+    cells = nbtool.read_source(src).cells
+    ids = [(i, m["id"]) for i, c in enumerate(cells) if c.cell_type == "code"
+           for m in [CHECK_CALL.search(c.source)] if m]
+    for (i, exercise_id), end in zip(ids, [j for j, _ in ids[1:]] + [len(cells)]):
+        if exercises[exercise_id].kind == "predict":
+            assert any(nbtool.REVEAL_TAG in c.metadata.get("tags", []) for c in cells[i + 1:end]), \
+                f"exercise {exercise_id}: no cell tagged 'reveal' shows the answer after it"
+    learner = [c for c in _learner(src).cells if nbtool.REVEAL_TAG in c.metadata.get("tags", [])]
+    solved = [c for c in _solved(src).cells if nbtool.REVEAL_TAG in c.metadata.get("tags", [])]
+    assert len(learner) == len(solved)
+    for mine, theirs in zip(learner, solved):
+        assert mine.outputs == [] and "nbval-ignore-output" in mine.metadata["tags"], mine.source[:60]
+        assert theirs.outputs, f"a reveal cell shows nothing in the solved edition: {theirs.source[:60]!r}"
+
+
+@pytest.mark.parametrize("src", LESSONS, ids=lambda p: p.stem)
 def test_every_check_says_not_yet_to_the_learner_and_right_in_the_solved_edition(src):
     ids = [exercise_id for exercise_id, _, _ in _exercise_cells(src)]
     for nb, verdict in ((_learner(src), "✗ Exercise {id} "), (_solved(src), "✓ Exercise {id} ")):

@@ -403,3 +403,68 @@ def test_margins_of_one_image_one_bar_per_target_coloured_by_sign(data, small):
     assert {to_rgba(b.get_facecolor()) for b in bars} == {to_rgba(style.VERDICTS[v].color) for v in ("robust", "attacked")}
     with pytest.raises(ValueError, match="label must be a class index in 0..9"):
         P.plot_margins(X[0], z, 10)
+
+
+def test_bigm_slices_are_what_the_rows_allow_and_fill_the_triangle():
+    from matplotlib.path import Path as Polygon
+
+    from course_utils.relu import relu_bigm_slice
+
+    rng = np.random.default_rng(0)
+    for l, u in ((-1.0, 1.5), (-3.0, 0.2), (-0.1, 4.0)):
+        assert np.allclose(relu_bigm_slice(l, u, 0)[[0, 1]], [[l, 0], [0, 0]])      # off: a = 0 on [l, 0]
+        assert np.allclose(relu_bigm_slice(l, u, 1)[[1, 2]], [[0, 0], [u, u]])      # on: a = p on [0, u]
+        for v in (0.1, 0.5, 0.9):
+            inside = Polygon(relu_bigm_slice(l, u, v))
+            p, a = rng.uniform(l, u, 4000), rng.uniform(-0.2, u + 0.2, 4000)
+            rows = (a >= 0) & (a >= p) & (a <= u * v) & (a <= p - l * (1 - v))
+            edge = np.abs(np.stack([a, a - p, a - u * v, a - p + l * (1 - v)])).min(0) < 1e-3
+            polygon = inside.contains_points(np.stack([p, a], 1))
+            assert np.array_equal(rows[~edge], polygon[~edge])
+        # every point of the triangle lies in the slice of some v: the shadow is the triangle
+        corners = np.concatenate([relu_bigm_slice(l, u, v) for v in np.linspace(0, 1, 201)])
+        assert corners[:, 0].min() == l and corners[:, 0].max() == u and corners[:, 1].max() == u
+        assert np.all(corners[:, 1] <= u * (corners[:, 0] - l) / (u - l) + 1e-12)   # below the chord
+        p = rng.uniform(l, u, 2000)
+        a = rng.uniform(np.maximum(p, 0), u * (p - l) / (u - l))                       # points of the triangle
+        v = a / u                                                                        # lie in the slice of v = a / u
+        assert np.all((a >= p) & (a <= u * v + 1e-12) & (a <= p - l * (1 - v) + 1e-12) & (v >= 0) & (v <= 1))
+    for bad in ((0.5, 1.0, 0.5), (-1.0, 1.0, 1.5), (-np.inf, 1.0, 0.5)):
+        with pytest.raises(ValueError):
+            relu_bigm_slice(*bad)
+
+
+def test_bigm_slice_picture():
+    fig = P.plot_bigm_slices(-1.0, 1.5, (0.5,))
+    ax = fig.axes[0]
+    labels = [h.get_label() for h in ax.get_legend().legend_handles]
+    assert labels[0].startswith("every v in [0, 1]") and "v = 0.5" in labels
+    assert to_rgba(ax.patches[0].get_facecolor()[:3]) == to_rgba(style.METHODS["lp"].color)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        P.plot_bigm_slices(-1.0, 1.5, (0.0, 0.5))
+    with pytest.raises(ValueError, match="l < 0 < u"):
+        P.plot_bigm_slices(1.0, 1.5)
+
+
+def test_search_tree_picture_marks_each_node_by_what_the_search_did():
+    from course_utils.plotting.search import node_kinds, tree_layout
+
+    inf = float("inf")
+    nodes = [(None, None, 1.0), (0, 0, 3.0), (0, 1, 1.5), (2, 0, inf), (2, 1, 2.0)]
+    assert node_kinds(nodes, optimum=4) == ["split", "left", "split", "infeasible", "optimum"]
+    place = tree_layout(nodes)
+    assert [place[k][1] for k in range(5)] == [0, 1, 1, 2, 2]
+    assert place[1][0] < place[2][0] and place[3][0] < place[4][0]                 # phase 0 on the left
+    assert min(place[3][0], place[4][0]) <= place[2][0] <= max(place[3][0], place[4][0])
+    fig = P.plot_search_tree(nodes, optimum=4)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == [f"{style.SEARCH_NODES[k].label} ({n})"
+                      for k, n in (("split", 2), ("left", 1), ("infeasible", 1), ("optimum", 1))]
+    assert "minimum 2.000" in _texts(fig) and "root bound 1.000" in _texts(fig)
+    for bad in ([], [(0, 0, 1.0)], [(None, None, 1.0), (1, 0, 2.0)], [(None, None, 1.0), (0, 2, 2.0)]):
+        with pytest.raises(ValueError, match="nodes"):
+            P.plot_search_tree(bad)
+    with pytest.raises(ValueError, match="optimum must be"):
+        P.plot_search_tree(nodes, optimum=9)
+    looks = list(style.SEARCH_NODES.values())
+    assert len({to_rgba(s.color) for s in looks}) == len({s.marker for s in looks}) == 4

@@ -255,6 +255,7 @@ def _slides(page):
         yield index, page.evaluate(SLIDE_FACTS)
 
 
+@pytest.mark.decks
 @pytest.mark.parametrize("lecture", LECTURES, ids=lambda p: p.stem)
 def test_a_lecturer_can_teach_from_the_deck(browser, lecture):
     """At 1280x720: every slide fits the screen, carries at most 80 words of prose, shows

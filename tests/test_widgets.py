@@ -1,6 +1,8 @@
 """The widgets redraw when a control moves, switch ranges with the norm, read precomputed
 numbers that the same code reproduces live, and carry a static picture."""
 
+import re
+
 import ipywidgets as widgets
 import matplotlib
 import numpy as np
@@ -173,6 +175,28 @@ def test_bound_table_covers_the_grid_and_matches_live_numbers(data, zoo):
         stored = table["entries"][key]
         assert live["verdicts"] == stored["verdicts"] and live["targets"] == stored["targets"]
         assert np.allclose(live["values"], stored["values"], atol=1e-4)
+
+
+def test_recorded_bounds_are_the_tables_optima_for_these_weights_only(data, zoo):
+    X, y = data
+    milp = wt.recorded_bounds(zoo, X, y, "small", "exact milp", 0, 0.05)
+    assert sorted(milp) == [t for t in range(10) if t != int(y[0])]
+    stored = wt.load_table("bounds")["entries"][wt.bound_entry_key("small", "exact milp", 0, 0.05)]
+    assert list(milp.values()) == stored["values"] and set(stored["status"]) == {"optimal"}
+    lp = wt.recorded_bounds(zoo, X, y, "small", "lp", 0, 0.02)          # cheap: recompute it now
+    live = wt.bound_row(zoo["small"], X[:1], int(y[0]), 0.02, "lp", 20.0)
+    assert np.allclose([lp[t] for t in live["targets"]], live["values"], atol=1e-6)
+    with pytest.raises(ValueError, match="model must be one of"):
+        wt.recorded_bounds(zoo, X, y, "tiny", "lp", 0, 0.02)
+    with pytest.raises(ValueError, match=re.escape("no entry 'dnn2|exact milp|0|0.020'")):
+        wt.recorded_bounds(zoo, X, y, "dnn2", "exact milp", 0, 0.02)
+    with pytest.raises(ValueError, match="no entry"):
+        wt.recorded_bounds(zoo, X, y, "small", "lp", 0, 0.015)
+    other = {"small": torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))}
+    with pytest.raises(ValueError, match="not made for these weights"):
+        wt.recorded_bounds(other, X, y, "small", "lp", 0, 0.02)
+    with pytest.raises(ValueError, match="not made for these weights"):
+        wt.recorded_bounds(zoo, X.flip(0), y.flip(0), "small", "lp", 0, 0.02)
 
 
 def test_bound_comparison_widget_says_where_numbers_come_from(data, zoo):

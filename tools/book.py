@@ -29,6 +29,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import web_assets  # noqa: E402
+from slides import revealed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -45,7 +46,7 @@ def stage(src: Path = BUILD / "src") -> Path:
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         learner = nbformat.read(path, as_version=4)
         solved = nbformat.read(ROOT / "notebooks" / "solutions" / path.name, as_version=4)
-        nbformat.write(with_solutions(learner, solved), src / "notebooks" / path.name)
+        nbformat.write(with_solutions(revealed(learner, solved), solved), src / "notebooks" / path.name)
     web_assets.copy_tree(web_assets.BOOK, BUILD / "static")
     shutil.copy2(BOOK / "course.css", BUILD / "static" / "course.css")
     return src

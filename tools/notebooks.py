@@ -23,6 +23,10 @@ Tags the course uses (a learner never sees a marker comment in a cell):
 ``hide-input``           a check cell: its code starts collapsed in JupyterLab and in the book
 ``exercise``             a cell with ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` blocks
 ``solution``             a whole cell that only the solved edition has
+``reveal``               a cell whose output answers an exercise asked above it (a prediction):
+                         the learner's edition is saved without that output (the learner runs
+                         the cell after answering; nbval runs it without comparing), the solved
+                         edition, the book and the decks show it
 
     python tools/notebooks.py build                 # both editions of every notebook
     python tools/notebooks.py build 02_fgsm         # one (name or path)
@@ -113,6 +117,7 @@ def _numbered(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+REVEAL_TAG = slides.REVEAL_TAG
 LECTURE_ONLY = ("room", "notes")
 """Tags of cells only the lecture edition has: a shorter version of a cell written for the
 room, and the speaker's notes."""
@@ -135,9 +140,20 @@ def learner_version(src: Path) -> nbformat.NotebookNode:
             cell.source = strip_solutions(cell.source)
         elif BEGIN in cell.source or END in cell.source:
             raise ValueError(f"{src.name}: a solution block outside a cell tagged 'exercise'")
+        if REVEAL_TAG in tags and "nbval-ignore-output" not in tags:
+            cell.metadata["tags"] = tags + ["nbval-ignore-output"]
         cells.append(cell)
     nb.cells = cells
     return _numbered(slides.add_slide_metadata(nb))
+
+
+def unrevealed(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` (an executed learner's edition) without the outputs of its ``reveal`` cells."""
+    for cell in nb.cells:
+        if REVEAL_TAG in _tags(cell):
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
 
 
 def banner(src: Path) -> nbformat.NotebookNode:
@@ -209,6 +225,8 @@ def build(src: Path, editions=tuple(EDITIONS)) -> list[Path]:
                        resources={"metadata": {"path": str(folder)}}).execute()
         for cell in nb.cells:
             cell.get("metadata", {}).pop("execution", None)
+        if edition == "learner":
+            unrevealed(nb)
         nbformat.write(nb, target)
         print(f"{target.relative_to(ROOT)}: {len(nb.cells)} cells, executed in {time.perf_counter() - start:.0f} s")
         targets.append(target)

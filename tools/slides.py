@@ -53,6 +53,9 @@ TAG_TYPES = {"slide": "slide", "subslide": "subslide", "fragment": "fragment",
              "slide-skip": "skip", "course-setup": "skip", "notes": "notes"}
 """Cell tag -> slide type; a tag wins over the cell's place in the structure."""
 
+REVEAL_TAG = "reveal"
+"""Tag of a cell whose output answers an exercise asked above it (tools/notebooks.py)."""
+
 
 def slide_type(cell: dict, previous: dict | None, first_code: bool = False) -> str:
     """The reveal.js slide type of ``cell``, which follows the shown cell ``previous``
@@ -89,6 +92,19 @@ def add_slide_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if kind not in ("skip", "notes"):
             previous = cell
     return nb
+
+
+def revealed(learner: nbformat.NotebookNode, solved: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of the learner's edition with the outputs of its ``reveal`` cells taken from
+    the solved edition (for the book and the decks, which nobody answers in)."""
+    learner = nbformat.from_dict(learner)
+    theirs = [c for c in solved.cells if REVEAL_TAG in c.metadata.get("tags", [])]
+    mine = [c for c in learner.cells if REVEAL_TAG in c.metadata.get("tags", [])]
+    if [c.source for c in mine] != [c.source for c in theirs]:
+        raise ValueError("the editions' reveal cells differ; rebuild the notebooks")
+    for cell, shown in zip(mine, theirs):
+        cell.outputs, cell.execution_count = shown.outputs, shown.execution_count
+    return learner
 
 
 def with_outputs(lecture: nbformat.NotebookNode, learner: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -147,7 +163,8 @@ def export(names: list[str] | None = None, out_dir: Path = OUT_DIR) -> list[Path
     web_assets.copy_tree(web_assets.SLIDES, out_dir / "assets")
     exp, decks = exporter(), []
     for path in paths:
-        learner = nbformat.read(NB_DIR / path.name, as_version=4)
+        learner = revealed(nbformat.read(NB_DIR / path.name, as_version=4),
+                           nbformat.read(NB_DIR / "solutions" / path.name, as_version=4))
         nb = deck_notebook(with_outputs(nbformat.read(path, as_version=4), learner))
         html, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         deck = out_dir / f"{path.stem}.slides.html"

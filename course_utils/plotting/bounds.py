@@ -69,6 +69,32 @@ def plot_crown_relaxation(l: float = -1.0, u: float = 1.5, ax=None):
                              f"l = {l:g}, u = {u:g}: two lines instead of a triangle")
 
 
+def plot_bigm_slices(l: float = -1.0, u: float = 1.5, v_values: Sequence[float] = (0.25, 0.5, 0.75), ax=None):
+    """The points ``(ẑ, z)`` that the big-M rows of one unstable ReLU allow (notebook 06):
+    for ``v = 0`` the ReLU's off piece, for ``v = 1`` its on piece (together the bounded
+    ReLU, what the MILP keeps), and for each value of ``v_values`` strictly between 0 and 1
+    the quadrilateral ``relu.relu_bigm_slice`` outlined: the shadow the binary casts when
+    it may take any value in ``[0, 1]`` is the triangle, the LP relaxation of notebook 07.
+    Returns the figure."""
+    from ..relu import relu_bigm_slice
+    _check_unstable(l, u)
+    values = as_values(v_values, "v_values")
+    if not np.all((values > 0) & (values < 1)):
+        raise ValueError(f"v_values must lie strictly between 0 and 1 (0 and 1 are always drawn), got {list(values)}")
+    ax = new_axes(ax, (5.5, 3.6))
+    lp = style.method_style("lp")
+    ax.fill([l, 0, u], [0, 0, u], color=lp.color, alpha=style.FILL_ALPHA, label="every v in [0, 1]: the triangle")
+    shades = plt.get_cmap(style.SEQUENTIAL_CMAP)
+    for i, v in enumerate(values):
+        corners = relu_bigm_slice(l, u, v)
+        ax.fill(corners[:, 0], corners[:, 1], fill=False, edgecolor=shades(0.85 * i / max(len(values) - 1, 1)),
+                lw=1.5, label=f"v = {v:g}")
+    ax.plot([l, 0], [0, 0], color=style.INK, lw=3, label="v = 0: z = 0 (off)")
+    ax.plot([0, u], [0, u], color=style.INK, lw=3, ls="--", label="v = 1: z = ẑ (on)")
+    return _finish_relu_axes(ax, l, u, r"pre-activation $\hat z$",
+                             f"l = {l:g}, u = {u:g}: the rows for fixed v")
+
+
 # --- the LP's fake point -------------------------------------------------------------------------
 
 

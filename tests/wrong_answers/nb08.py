@@ -1,33 +1,44 @@
-"""Wrong answers for the exercises of notebook 08 (interval bounds, the analytic last layer)."""
+"""Wrong answers for the exercises of notebook 08 (interval bounds)."""
 
 WRONG = {
     "8.1": [
-        # W applied to l and u as if it were positive
-        ("""return l @ W.t() + b, u @ W.t() + b""", "Split W"),
-        # the positive and negative parts swapped
-        ("""W_pos, W_neg = W.clamp(min=0), W.clamp(max=0)
-return u @ W_pos.t() + l @ W_neg.t() + b, l @ W_pos.t() + u @ W_neg.t() + b""", "swapped"),
+        # the l∞ box's radius, ε‖w‖₁
+        ("""centre = X @ W.t() + b
+return centre - epsilon * W.abs().sum(1), centre + epsilon * W.abs().sum(1)""", "Cauchy–Schwarz"),
+        # one norm for the whole matrix
+        ("""centre = X @ W.t() + b
+return centre - epsilon * W.norm(), centre + epsilon * W.norm()""", "W.norm(dim=1)"),
         # the bias forgotten
-        ("""W_pos, W_neg = W.clamp(min=0), W.clamp(max=0)
-return l @ W_pos.t() + u @ W_neg.t(), u @ W_pos.t() + l @ W_neg.t()""", "add the bias"),
+        ("""centre = X @ W.t()
+return centre - epsilon * W.norm(dim=1), centre + epsilon * W.norm(dim=1)""", "add the bias"),
         # only one bound returned
-        ("""W_pos, W_neg = W.clamp(min=0), W.clamp(max=0)
-return l @ W_pos.t() + u @ W_neg.t() + b""", "return both bounds"),
+        ("""return X @ W.t() + b - epsilon * W.norm(dim=1)""", "return both bounds"),
     ],
     "8.2": [
-        # the upper bound on the margin
-        ("""l, u = bounds[-1]
-return (u.gather(1, y[:, None]) - l).scatter(1, y[:, None], 0.0)""", "UPPER bound"),
-        # both lower bounds
-        ("""l, u = bounds[-1]
-return (l.gather(1, y[:, None]) - l).scatter(1, y[:, None], 0.0)""", "can be as large as u_t"),
-        # column y left at l_y - u_y
-        ("""l, u = bounds[-1]
-return l.gather(1, y[:, None]) - u""", "put 0 in column y"),
+        ('answer = "a"', "rounding moves them"),
+        ('answer = "b"', "never widens"),
+        ('answer = "c"', "the clamp only removes width"),
     ],
     "8.3": [
-        ("""answer = "a\"""", "rounding errors"),
-        ("""answer = "c\"""", "never widens"),
-        ("""answer = "d\"""", "does not depend on ε"),
+        ('answer = "a"', "exact to about 1e-9"),
+        ('answer = "c"', "the same box"),
+        ('answer = "d"', "the same l and u"),
+    ],
+    "8.4": [
+        # the radii swapped
+        ("""answer = {"small": 0.0016, "dnn4": 0.0083}""", "swapped"),
+        # a grid search with steps of 0.001
+        ("""answer = {"small": 0.008, "dnn4": 0.001}""", "bisect further"),
+        # the radius up to which ONE target is proven
+        ("""answer = {}
+for name in ("small", "dnn4"):
+    low, high = 0.0, 0.05
+    for _ in range(16):
+        middle = (low + high) / 2
+        bound = package.interval_based_bound(models[name], objective_matrix(label), bound_propagation(models[name], linf_box(x.double(), middle)))
+        low, high = (middle, high) if (bound > 0).any() else (low, middle)
+    answer[name] = low""", "every one of the nine"),
+        # not the dict asked for
+        ("""answer = 0.0083""", "answer with a dict"),
     ],
 }

@@ -4,41 +4,27 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# Every attack so far was a local search: it returns *some* point of the ε-ball, and when it
-# fails we learn nothing — perhaps a better point exists that PGD did not reach. For a small
-# ReLU network we can do better. For each target class $t$ we compute the **worst-case
-# margin** $m_t^* = \min_{x' \in \text{ball}} m_t(x')$, with $m_t = z_y - z_t$ (notebook 5),
-# *exactly*. If some $m_t^*$ is negative, an adversarial example exists and we get one; if
-# all are positive, we have a proof that no point of the ball changes the class. The tool
-# is mixed-integer linear programming (MILP).
-#
-# Two points of precision. The MILP solves the targeted margin problems, not the
-# maximisation of notebook 1's cross-entropy loss; deciding the sign of every $m_t^*$ is what
-# decides whether an adversarial example exists. And a negative $m_t^*$ means that some point
-# of the ball is not classified $y$ — the class changes, though not necessarily to $t$.
-#
+# Attacks are local searches: when one fails, a better point may still exist. For a small
+# ReLU network we can compute notebook 5's worst-case margin
+# $m_t^* = \min_{x' \in \text{ball}} (z_y - z_t)(x')$ *exactly*, for each target $t$: a
+# negative one comes with a point of the ball not classified $y$, and nine positive ones
+# prove that none exists. The tool is mixed-integer linear programming (MILP).
+
+# %% [markdown]
 # ## The targeted attack as a constrained problem
 #
-# Write a feed-forward ReLU network layer by layer, with $z_1 = x$ the input:
+# With $z_1 = x$, $z_{i+1} = \max(0, W_i z_i + b_i)$ for $i < d$, the logits
+# $z_{d+1} = W_d z_d + b_d$ and $c = e_y - e_t$:
 #
-# $$z_{i+1} = \max(0,\; W_i z_i + b_i),\quad i = 1,\dots,d-1, \qquad z_{d+1} = W_d z_d + b_d,$$
+# $$m_t^* = \min_{z_1, \dots, z_{d+1}} c^T z_{d+1} \quad\text{s.t.}\quad \|z_1 - x\|_\infty \le \epsilon,\ \ 0 \le z_1 \le 1,\ \ z_{i+1} = \max(0, W_i z_i + b_i),\ \ z_{d+1} = W_d z_d + b_d .$$
 #
-# so that $z_{d+1} = h_\theta(x)$ are the logits. The worst-case margin for target $t$ is an
-# optimisation over all the activations at once; under the $\ell_\infty$ threat model,
-#
-# $$\begin{aligned}
-# m_t^* \;=\; \min_{z_1,\dots,z_{d+1}}\quad & (e_y - e_t)^T z_{d+1}\\
-# \text{s.t.}\quad & \|z_1 - x\|_\infty \le \epsilon,\quad 0 \le z_1 \le 1,\\
-# & z_{i+1} = \max(0, W_i z_i + b_i),\ i = 1,\dots,d-1,\qquad z_{d+1} = W_d z_d + b_d .
-# \end{aligned}$$
-#
-# The objective $c^T z_{d+1}$ with $c = e_y - e_t$ is the margin $m_t$. Everything in this
-# problem is linear except the ReLU equalities. (The chapter's display keeps $z_1$ in the
-# ball; its code, like every verifier of this course, also keeps it a valid image,
-# $0 \le z_1 \le 1$.)
+# Everything is linear except the ReLUs. (Like the chapter's code, we keep $z_1$ a valid
+# image.)
 
 # %%
 import copy
+import heapq
+import warnings
 
 import cvxpy as cp
 import matplotlib.pyplot as plt
@@ -53,13 +39,17 @@ from course_utils.checks import approx, check_claim, check_close, check_same
 from course_utils.data import eval_subset
 from course_utils.exercises import check
 from course_utils.models import load_model
-from course_utils.plotting import plot_witness
+from course_utils.plotting import plot_bigm_slices, plot_search_tree, plot_witness
+from course_utils.programs import QUIET_MIP_OPTIONS, form_milp as package_form_milp
 from course_utils.relu import relu_phases
+from course_utils.solvers import new_highs
+from course_utils.splits import phase_tree
 from course_utils.threat import linf_box
-from course_utils.verify import certify
+from course_utils.verify import certify, pgd_targets, tighten_bounds, verification_problem
 from course_utils.widgets import logit_bounds_widget
 
 torch.manual_seed(0)
+new_highs()                   # HiGHS prints a banner the first time it starts: start it once, silently
 models = {name: load_model(name) for name in ("small", "dnn2", "dnn4", "cnn")}
 small = models["small"]
 X, y = eval_subset(100)       # the first 100 test images; the chapter's example is image 0
@@ -67,71 +57,45 @@ x, label = X[:1], int(y[0])
 print("first test image, label", label)
 
 # %% [markdown]
-# ## Mixed-integer linear programs
+# ## Mixed-integer programs and the big-M ReLU
 #
-# A binary mixed-integer linear program has a linear objective, linear equalities and
-# inequalities, and some variables that must be 0 or 1:
+# A MILP minimises a linear objective under linear constraints, some variables in
+# $\{0, 1\}$. Without those it is a linear program (LP), solvable in polynomial time; with
+# them it is NP-hard, and a solver's worst case grows exponentially with the binaries.
 #
-# $$\min_{z}\; c^T z \quad \text{s.t.}\quad A z = b,\quad G z \le h,\quad z_i \in \{0, 1\}\ \ \forall i \in \mathcal{I}.$$
-#
-# Without the last constraint this is a linear program (LP), solvable in polynomial time.
-# The binaries make it **NP-hard** in general: fix every binary to 0 or 1 and an LP remains,
-# so a brute-force search solves $2^{|\mathcal{I}|}$ LPs. Solvers (HiGHS here, Gurobi in the
-# chapter) do far better than brute force — branch and bound: solve the LP with the
-# binaries relaxed to $[0, 1]$, split on a fractional binary, and discard every branch whose
-# LP bound is already worse than the best solution found — but in the worst case their work
-# still grows exponentially with the number of binaries. Nobody expects a MILP to scale to
-# the networks of practice; for a small network it gives the exact answer.
-#
-# ## The big-M encoding of a ReLU
-#
-# Suppose we know numbers $l \le u$ with $l \le \hat z \le u$ for a pre-activation
-# $\hat z = W_i z_i + b_i$ (elementwise). Add a binary variable $v \in \{0, 1\}$ per neuron.
-# Then $z = \max(0, \hat z)$ is *exactly* the set of solutions of four linear inequalities:
+# Given bounds $l \le \hat z \le u$ on a pre-activation $\hat z = W_i z_i + b_i$ and a binary
+# $v$, $z = \max(0, \hat z)$ is exactly the solution set of
 #
 # $$z \ge \hat z,\qquad z \ge 0,\qquad z \le u\, v,\qquad z \le \hat z - (1 - v)\, l .$$
 #
-# Check the two cases. With $v = 0$: $z \le 0$ and $z \ge 0$ force $z = 0$, and the last
-# inequality reads $\hat z \ge l$ — always true; this "off" branch is only consistent when
-# $\hat z \le 0$ (because $z \ge \hat z$). With $v = 1$: $z \le \hat z$ together with
-# $z \ge \hat z$ forces $z = \hat z$, and $z \le u$ is automatic; this "on" branch is
-# consistent when $\hat z \ge 0$. (Exercise 6.1 writes these rows.)
-#
-# A neuron whose bounds already decide its sign needs no binary: if $u \le 0$ it is always
-# off ($z = 0$), if $l \ge 0$ always on ($z = \hat z$). Only the **unstable** neurons, with
-# $l < 0 < u$, need a binary; the solver's worst case is exponential in their number.
-# (Exercise 6.2 sorts neurons into the three kinds.)
+# $v = 0$: $0 \le z \le 0$, and $z \ge \hat z$ allows only $\hat z \le 0$ (the last row,
+# $\hat z \ge l$, holds). $v = 1$: $z = \hat z$, and $z \ge 0$ allows only $\hat z \ge 0$.
+# Any valid $l, u$ will do. A neuron with $u \le 0$ is always off ($z = 0$), one with
+# $l \ge 0$ always on ($z = \hat z$): only **unstable** neurons, $l < 0 < u$, need a binary.
 
 # %% [markdown] tags=["question"]
-# **Ask the room.** The encoding is correct for *any* valid $l, u$. Why not simply take
-# $l = -10^{100}$ and $u = 10^{100}$?
+# **Ask the room.** Let $v = 1/2$. Which points $(\hat z, z)$ do the four rows allow, for
+# $l = -1$ and $u = 1.5$?
+
+# %%
+plot_bigm_slices(-1.0, 1.5, (0.25, 0.5, 0.75))
+plt.show()
 
 # %% [markdown]
-# ## Which bounds?
+# For a fixed $v$ the rows allow a quadrilateral; $v = 0$ and $v = 1$ squeeze it to the two
+# pieces of the ReLU. Let $v$ range over $[0, 1]$ — the **relaxation** with which a MILP
+# solver bounds its search — and they fill a triangle: the binary's shadow, studied in
+# notebook 7. Tight $l, u$ make it small.
+
+# %% [markdown]
+# ## Bounds for the rows: intervals
 #
-# Any valid bounds keep the encoding exact — even $\pm 10^{100}$. But the solver prunes its
-# branches with the relaxation $0 \le v \le 1$, and with loose $l, u$ that relaxation is so
-# loose that almost nothing gets pruned. Tight bounds matter.
-#
-# The tightest bounds are themselves optimisation problems. The lower bound of neuron $j$
-# of layer $k$ is
-#
-# $$(l_k)_j \;=\; \min_{z_1,\dots,z_{k+1}}\; e_j^T z_{k+1}\quad \text{s.t.}\quad \|z_1 - x\|_\infty \le \epsilon,\quad z_{i+1} = \max(0, W_i z_i + b_i),\ i < k,\quad z_{k+1} = W_k z_k + b_k,$$
-#
-# a MILP of the same kind as the one we want to solve (and $(u_k)_j$ the same with
-# $\max$). Two MILPs for **every** hidden neuron before the one we care about: exact, and
-# impractical. So we settle for bounds that are looser but cheap.
-#
-# ### Interval bounds: the chapter in code
-#
-# If $\hat l \le z \le \hat u$, each entry of $Wz + b$ is smallest when $z_j$ sits at
-# $\hat l_j$ where $W_{ij} > 0$ and at $\hat u_j$ where $W_{ij} < 0$:
+# If $\hat l \le z \le \hat u$, entry $i$ of $Wz + b$ is least with $z_j$ at $\hat l_j$ where
+# $W_{ij} > 0$, at $\hat u_j$ where $W_{ij} < 0$:
 #
 # $$\max(W,0)\,\hat l + \min(W,0)\,\hat u + b \;\le\; Wz + b \;\le\; \max(W,0)\,\hat u + \min(W,0)\,\hat l + b .$$
 #
-# A convolution is a linear map too (the same rule with the kernel's positive and negative
-# parts), a ReLU maps $[l, u]$ to $[\max(l,0), \max(u,0)]$, and a flatten only reshapes.
-# Layer by layer, as in the chapter:
+# A ReLU maps $[l, u]$ to $[\max(l,0), \max(u,0)]$. Layer by layer, as in the chapter:
 
 # %%
 def bound_propagation(model, initial_bound):
@@ -158,82 +122,41 @@ def bound_propagation(model, initial_bound):
 
 
 # %% [markdown]
-# The package's `course_utils.bounds.bound_propagation` computes the same bounds in
-# centre-radius form (centre through $W$, radius through $|W|$), checks its input box,
-# refuses layers it has no rule for by name, and keeps the model's parameters out of
-# autograd. On the first test image at $\epsilon = 0.1$ (in float64, so that the two forms
-# agree to rounding), every layer of all four networks:
+# Against the package's `bounds.bound_propagation`, every layer of four networks (image 0,
+# $\epsilon = 0.1$, float64), and logit 0's bounds beside the chapter's:
 
 # %%
-epsilon = 0.1
+def flat(bounds):
+    return torch.cat([torch.cat([l.flatten(), u.flatten()]) for l, u in bounds])
+
+
+box = tuple(t.double() for t in linf_box(x, 0.1))
 with torch.no_grad():
-    for name, model in models.items():
-        model64 = copy.deepcopy(model).double()
-        box = tuple(t.double() for t in linf_box(x, epsilon))
-        ours, theirs = bound_propagation(model64, box), package_bounds.bound_propagation(model, box)
-        check_same(torch.cat([torch.cat([l.flatten(), u.flatten()]) for l, u in ours]),
-                   torch.cat([torch.cat([l.flatten(), u.flatten()]) for l, u in theirs]),
-                   f"{name}: bound_propagation = course_utils.bounds.bound_propagation, every layer")
-
-# %% [markdown]
-# The bounds on the **logits**, ours beside the chapter's (logit 0, then all ten):
-
-# %%
-logit_bounds = {}
+    ours = torch.cat([flat(bound_propagation(copy.deepcopy(m).double(), box)) for m in models.values()])
+    logit_bounds = {name: package_bounds.bound_propagation(m, box)[-1] for name, m in models.items()}
+    theirs = torch.cat([flat(package_bounds.bound_propagation(m, box)) for m in models.values()])
+check_same(ours, theirs, "bound_propagation = course_utils.bounds.bound_propagation, every layer of four networks")
 for name in ("cnn", "dnn4", "dnn2"):
-    box = tuple(t.double() for t in linf_box(x, epsilon))
-    lower, upper = package_bounds.bound_propagation(models[name], box)[-1]
-    logit_bounds[name] = (lower[0], upper[0])
-    ref_lo, ref_hi = chapter.LOGIT_BOUNDS_EPS_01[name]
-    print(f"{name}: logit 0 in [{lower[0, 0]:.2f}, {upper[0, 0]:.2f}]   (chapter [{ref_lo[0]:.2f}, {ref_hi[0]:.2f}])")
-    print("   lower:", " ".join(f"{v:8.1f}" for v in lower[0].tolist()))
-    print("   upper:", " ".join(f"{v:8.1f}" for v in upper[0].tolist()))
+    (lo, hi), (ref_lo, ref_hi) = logit_bounds[name], chapter.LOGIT_BOUNDS_EPS_01[name]
+    print(f"{name:5s} logit 0 in [{lo[0, 0]:8.2f}, {hi[0, 0]:7.2f}]   chapter [{ref_lo[0]:8.2f}, {ref_hi[0]:7.2f}]")
 
 # %% tags=["hide-input"]
-width = {name: float((hi - lo).max()) for name, (lo, hi) in logit_bounds.items()}
-check_claim(1000 < width["cnn"] / 2 < 10000, "the CNN's widest logit interval has a half-width in the thousands")
-check_claim(100 < width["dnn4"] / 2 < 1000, "the 4-layer net's widest logit interval has a half-width in the hundreds")
-check_claim(10 < width["dnn2"] / 2 < 100, "the 2-layer net's widest logit interval has a half-width of tens")
+reach = {name: float(torch.cat([lo, hi]).abs().max()) for name, (lo, hi) in logit_bounds.items()}
+check_claim(1000 < reach["cnn"] < 10000, "every bound on the CNN's ten logits lies within a few thousand of 0, "
+            "and one reaches a thousand", show=False)
+check_claim(100 < reach["dnn4"] < 1000, "the 4-layer net's: within a few hundred", show=False)
+check_claim(10 < reach["dnn2"] < 100, "the 2-layer net's: within tens", show=False)
 
 # %% [markdown]
-# The CNN's logits are "somewhere within a few thousand of zero", the 4-layer net's within
-# a few hundred, the 2-layer net's within a few tens. Every layer widens the boxes, and deep or wide networks make interval bounds loose. Still,
-# any finite bound beats $\pm 10^{100}$. Move ε, the image and the network: the bars are the
-# interval bounds on the ten logits, the dots the clean logits.
-
-# %% tags=["nbval-ignore-output"]
-logit_bounds_widget({k: models[k] for k in ("dnn2", "dnn4", "cnn", "small")}, X, y, epsilon=0.1)
+# The CNN's logits lie within a few thousand of zero, the 4-layer net's within a few
+# hundred, the 2-layer net's within tens: valid, but loose for deeper networks.
 
 # %% [markdown]
-# ## The whole program
+# ## The chapter's program
 #
-# With interval bounds $l_i \le W_i z_i + b_i \le u_i$ on every hidden layer, the worst-case
-# margin for target $t$ is the MILP
-#
-# $$\begin{aligned}
-# m_t^* \;=\; \min_{z_1,\dots,z_{d+1},\,v_1,\dots,v_{d-1}}\quad & (e_y - e_t)^T z_{d+1}\\
-# \text{s.t.}\quad & z_{i+1} \ge W_i z_i + b_i, && i = 1,\dots,d-1\\
-# & z_{i+1} \ge 0, && i = 1,\dots,d-1\\
-# & u_i \cdot v_i \ge z_{i+1}, && i = 1,\dots,d-1\\
-# & W_i z_i + b_i \ge z_{i+1} + (1 - v_i) \cdot l_i, && i = 1,\dots,d-1\\
-# & v_i \in \{0, 1\}^{|v_i|}, && i = 1,\dots,d-1\\
-# & \max(x - \epsilon, 0) \le z_1 \le \min(x + \epsilon, 1),\\
-# & z_{d+1} = W_d z_d + b_d ,
-# \end{aligned}$$
-#
-# with $\cdot$ the entrywise product. MILPs do not scale to networks with thousands of
-# unstable ReLUs, so the chapter trains a small 784-50-20-10 network for this section. The
-# recorded clean test errors (full test set) of ours and of the chapter's:
-
-# %%
-clean = chapter.read("clean_errors")["small"]
-print(f"small net: clean test error {clean['test_error']:.4f} (chapter {clean['published']:.4f})")
-
-# %% [markdown]
-# ### The chapter in code
-#
-# The program in cvxpy, one line per row of the display (the network's layers must be
-# `Linear` and `ReLU`, after a `Flatten`):
+# Replace each ReLU of the constrained problem by its four rows, with interval bounds: that
+# is the chapter's MILP. The chapter trains a small 784-50-20-10 network for it and writes it
+# in cvxpy, one line per row:
 
 # %%
 def form_milp(model, c, initial_bound, bounds):
@@ -256,184 +179,455 @@ def form_milp(model, c, initial_bound, bounds):
 
 
 # %% [markdown]
-# Every neuron gets a binary here, stable or not, as in the chapter. We solve it with the
-# open-source HiGHS solver for image 0 (a 7), target 3, at a small radius, $\epsilon = 0.02$,
-# where this plain version is quick, and put its optimum beside what
-# `certify(..., "exact milp")` reports for the same question:
+# With HiGHS (the chapter uses Gurobi) on image 0, a 7: target 3 at $\epsilon = 0.02$, then
+# the chapter's example, $\epsilon = 0.1$ and target 2, with five seconds:
 
 # %%
-epsilon, target = 0.02, 3
-box = tuple(t.double() for t in linf_box(x, epsilon))
-bounds = package_bounds.bound_propagation(small, box)
-c = np.eye(10)[label] - np.eye(10)[target]
-exact = certify(small, x, label, epsilon, "exact milp", targets=[target])[target]
-problem, (z, v) = form_milp(small, c, box, bounds)
-value = problem.solve(solver=cp.HIGHS)
-unstable = [int(relu_phases(l, u)[2].sum()) for l, u in bounds[1:5:2]]
-print(f"form_milp with HiGHS: {problem.status}, m_{target}* = {approx(value, 4)}")
-print(f"certify, exact milp:  {exact.status}, m_{target}* = {approx(exact.value, 4)} -> {exact.verdict}")
-print("binaries:", sum(vi.size for vi in v), "  unstable neurons (interval bounds) per hidden layer:", unstable)
+def margin_vector(target):
+    return np.eye(10)[label] - np.eye(10)[target]
+
+
+box02 = tuple(t.double() for t in linf_box(x, 0.02))
+interval02 = package_bounds.bound_propagation(small, box02)
+problem, (z, v) = form_milp(small, margin_vector(3), box02, interval02)
+m3 = problem.solve(solver=cp.HIGHS)
+print(f"ε = 0.02, target 3: {problem.status}, m_3* = {approx(m3, 4)}, binaries {sum(vi.size for vi in v)}")
+
+box01 = tuple(t.double() for t in linf_box(x, 0.1))
+stuck, _ = form_milp(small, margin_vector(2), box01, package_bounds.bound_propagation(small, box01))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")             # cvxpy warns that a stopped solve may be inaccurate
+    stuck.solve(solver=cp.HIGHS, time_limit=5.0)
+print(f"ε = 0.1, target 2, five seconds: {stuck.status}")
 
 # %% tags=["hide-input"]
-# Both are HiGHS optima of the same minimum, proven to HiGHS's relative gap of 1e-4. The MILP
-# values showed no spread across CPU kernels and thread counts (tools/portability.py).
-check_claim(problem.status == "optimal" and exact.status == "optimal", "both programs are solved to optimality")
-check_close(value, exact.value, 1e-3 * max(1.0, abs(exact.value)), "form_milp's optimum = certify's exact milp value")
-check_close(value, 5.399, 0.01, "the worst-case margin m_3* at ε = 0.02:")
-check_claim(exact.verdict == "robust", "target 3 at ε = 0.02: robust")
-check_claim(sum(vi.size for vi in v) == 70, "form_milp has one binary per hidden neuron, 50 + 20 = 70")
+check_claim(problem.status == "optimal" and sum(vi.size for vi in v) == 70,
+            "ε = 0.02: solved, one binary per hidden neuron (50 + 20)", show=False)
+check_close(m3, 5.399, 0.01, "the worst-case margin m_3* at ε = 0.02:")
+check_claim(stuck.status == "user_limit", "ε = 0.1, target 2: stopped by the time limit, no proof", show=False)
 
 # %% [markdown]
-# The same minimum. `certify` asks a different program for it: stable neurons without a
-# binary, tighter bounds than intervals (linear bounds pushed back through the network,
-# then one small LP per still-unstable neuron of the second layer), HiGHS called directly
-# and started from a targeted PGD point, and the minimiser replayed through the real network.
-# Those changes are what make the larger radii below affordable; the program and its optimum
-# are the chapter's.
+# At $\epsilon = 0.02$ no point of the ball lifts logit 3 above logit 7. At $\epsilon = 0.1$
+# HiGHS stops at its time limit without a proof (status `user_limit`): no answer.
+
+# %% [markdown]
+# ## Three changes that make it fast
+#
+# 1. **No binary for a stable neuron**: $z = 0$ or $z = \hat z$ instead ($\hat z$ a variable
+#    bounded by $l, u$).
+# 2. **Tighter bounds from a smaller program.** Relax the binaries of the program over the
+#    layers before layer $k$ to $0 \le v \le 1$: it keeps every true point, so the minimum
+#    and maximum of each pre-activation over it are valid bounds, two LPs per neuron. Layer
+#    1 needs none: its interval bounds are exact.
+# 3. **A cutoff from an attack.** Targeted PGD (notebook 5) finds a point with margin
+#    $m_{\rm PGD} \ge m_t^*$. The row $c^T z_{d+1} \le m_{\rm PGD} + 10^{-3}$ removes no
+#    minimiser ($10^{-3}$ covers float32 rounding) and lets the solver drop every branch
+#    that cannot beat PGD. HiGHS's own search for good points is switched off
+#    (`QUIET_MIP_OPTIONS`).
+
+# %%
+chapter_form_milp = form_milp                    # the chapter's version, kept for comparison
+
+
+def form_milp(model, c, initial_bound, bounds, relax=False, cutoff=None):
+    """The chapter's MILP, a binary only for unstable neurons. relax: 0 <= v <= 1 instead of
+    binaries; cutoff: only points with c^T z_{d+1} <= cutoff. c may be a cp.Parameter."""
+    linear = [(layer, bound) for layer, bound in zip(model, bounds) if isinstance(layer, nn.Linear)]
+    d = len(linear) - 1
+    W = [layer.weight.detach().double().numpy() for layer, _ in linear]
+    b = [layer.bias.detach().double().numpy() for layer, _ in linear]
+    l = [lo[0].numpy() for _, (lo, _) in linear]
+    u = [up[0].numpy() for _, (_, up) in linear]
+    l0, u0 = (t[0].reshape(-1).numpy() for t in initial_bound)
+    z = [cp.Variable(W[0].shape[1], bounds=[l0, u0])] + [cp.Variable(w.shape[0]) for w in W]
+    v, constraints = [], [z[d + 1] == W[d] @ z[d] + b[d]]
+    for i in range(d):
+        z_hat = cp.Variable(W[i].shape[0], bounds=[l[i], u[i]])     # the pre-activation
+        off, on, j = relu_phases(l[i], u[i])                         # always off, always on, unstable
+        v.append(cp.Variable(int(j.sum()), boolean=not relax, bounds=[0, 1]))
+        constraints += [z_hat == W[i] @ z[i] + b[i], z[i + 1][off] == 0, z[i + 1][on] == z_hat[on],
+                        z[i + 1][j] >= z_hat[j], z[i + 1][j] >= 0, cp.multiply(u[i][j], v[i]) >= z[i + 1][j],
+                        z_hat[j] >= z[i + 1][j] + cp.multiply(1 - v[i], l[i][j])]
+    if cutoff is not None:
+        constraints.append(c @ z[d + 1] <= cutoff)
+    return cp.Problem(cp.Minimize(c @ z[d + 1]), constraints), (z, v)
+
+
+def tighten(model, initial_bound, bounds):
+    """bounds with every hidden layer after the first replaced by the minimum and maximum of
+    its pre-activations over the relaxed program of the layers before it."""
+    bounds = [(l.clone(), u.clone()) for l, u in bounds]
+    linear = [k for k, layer in enumerate(model) if isinstance(layer, nn.Linear)]
+    for k in linear[1:-1]:
+        n, c = model[k].out_features, cp.Parameter(model[k].out_features)   # one program, 2n objectives
+        smaller, _ = form_milp(model[:k + 1], c, initial_bound, bounds[:k + 1], relax=True)
+        l, u = bounds[k]
+        for j in range(n):
+            c.value = np.eye(n)[j]
+            l[0, j] = max(l[0, j], solve(smaller))
+            c.value = -np.eye(n)[j]
+            u[0, j] = min(u[0, j], -solve(smaller))
+    return bounds
+
+
+def solve(problem):
+    """The minimum HiGHS proves, or an error naming its status (never an unproven number)."""
+    value = problem.solve(solver=cp.HIGHS, **QUIET_MIP_OPTIONS)
+    if problem.status != "optimal":
+        raise RuntimeError(f"HiGHS ended with status {problem.status!r}: no minimum is claimed")
+    return value
+
+
+# %% [markdown]
+# The package writes the same MILP (`programs.form_milp`) and tightens the same way after
+# CROWN's bounds (`verify.tighten_bounds`, notebook 9). At $\epsilon = 0.02$:
+
+# %%
+tight02 = tighten(small, box02, interval02)
+problem, (z, v) = form_milp(small, margin_vector(3), box02, tight02)
+theirs, _ = package_form_milp(small, margin_vector(3), box02, tight02)
+check_same(torch.tensor([solve(problem), m3]), torch.tensor([solve(theirs)] * 2),
+           "m_3*: our form_milp = the chapter's = course_utils.programs.form_milp", atol=1e-3)
+l2, u2 = (t[0].numpy() for t in tight02[3])
+package_l2, package_u2 = tighten_bounds(small, box02)[1]
+unstable = relu_phases(l2, u2)[2]
+check_same(np.r_[l2[unstable], u2[unstable]], np.r_[package_l2[unstable], package_u2[unstable]],
+           "layer 2's tightened bounds = verify.tighten_bounds on every unstable neuron")
+
+# %% tags=["hide-input"]
+check_claim(bool(np.array_equal(unstable, relu_phases(package_l2, package_u2)[2])),
+            "the same neurons are unstable under both", show=False)
+check_claim(sum(vi.size for vi in v) == 15, "15 binaries at ε = 0.02 with tightened bounds", show=False)
+for eps in (0.02, 0.05, 0.1):       # layer 1's bounds are attained by points of the box: exact
+    lo_box, hi_box = linf_box(x, eps)
+    W1, b1 = small[1].weight.double(), small[1].bias.double()
+    corner_lo = torch.where(W1 > 0, lo_box.reshape(1, -1).double(), hi_box.reshape(1, -1).double())
+    corner_hi = torch.where(W1 > 0, hi_box.reshape(1, -1).double(), lo_box.reshape(1, -1).double())
+    l1, u1 = package_bounds.bound_propagation(small, tuple(t.double() for t in (lo_box, hi_box)))[1]
+    check_same(torch.cat([(W1 * corner_lo).sum(1) + b1, (W1 * corner_hi).sum(1) + b1]),
+               torch.cat([l1[0], u1[0]]), f"ε = {eps}: every layer-1 bound is reached at a corner of the box",
+               atol=1e-9, show=False)
+
+# %% [markdown]
+# For each radius, the binaries (layer 1 + layer 2) and the relaxed minimum for target 2,
+# where the solver's search starts:
+
+# %%
+roots = {}
+for eps in (0.05, 0.1):
+    box_eps = tuple(t.double() for t in linf_box(x, eps))
+    interval = package_bounds.bound_propagation(small, box_eps)
+    for name, bounds in (("interval", interval), ("tightened", tighten(small, box_eps, interval))):
+        relaxed, (_, v) = form_milp(small, margin_vector(2), box_eps, bounds, relax=True)
+        roots[eps, name] = solve(relaxed), v[0].size, v[1].size
+        print(f"ε = {eps:<4} {name:9s}  binaries {v[0].size:2d} + {v[1].size:2d}   "
+              f"relaxed m_2: {approx(roots[eps, name][0], 2)}")
+
+# %% tags=["hide-input"]
+check_claim([roots[k][1:] for k in sorted(roots)] == [(22, 20), (22, 12), (42, 20), (42, 18)],
+            "binaries per layer, interval and tightened, at ε = 0.05 and 0.1", show=False)
+check_close(roots[0.1, "interval"][0], -26.44, 0.05, "ε = 0.1: the relaxed m_2 on interval bounds", show=False)
+check_close(roots[0.1, "tightened"][0], -13.06, 0.05, "ε = 0.1: the relaxed m_2 on tightened bounds", show=False)
+
+# %% [markdown]
+# Tightening proves 8 more neurons stable at $\epsilon = 0.05$ and 2 at $\epsilon = 0.1$,
+# where its gain is the relaxation: its minimum rises from about $-26.4$ to $-13.1$. That
+# matters because of how the solver searches.
+
+# %% [markdown]
+# ## How the solver searches: branch and bound
+#
+# Fix the phases ($v = 0$ or $1$) of some unstable neurons and relax the others: the relaxed
+# minimum bounds every input with those phases from below. Branch and bound splits the open
+# node of lowest bound on the next neuron of a fixed order, and drops a child whose program
+# is infeasible (no input has its phases). When the lowest open node has every phase fixed,
+# it is an exact LP and its value is the minimum: every input belongs to some open node,
+# whose bound is no lower.
+
+# %%
+def branch_and_bound(relaxed, v, max_lps=2000):
+    """The MILP's minimum from its relaxation (0 <= v <= 1): best-first search over the
+    phases of v, one neuron after the other. Returns (tree, best): tree[k] = (parent,
+    phase, bound) of node k, and the node of the minimum, tree[best][2]."""
+    v = cp.hstack(v)
+    lo, hi = cp.Parameter(v.size), cp.Parameter(v.size)
+    node = cp.Problem(relaxed.objective, relaxed.constraints + [v >= lo, v <= hi])
+
+    def bound(fixed):                          # the relaxation with the first phases fixed
+        lo.value = np.r_[fixed, np.zeros(v.size - len(fixed))]
+        hi.value = np.r_[fixed, np.ones(v.size - len(fixed))]
+        node.solve(solver=cp.HIGHS, presolve="off")
+        if node.status not in ("optimal", "infeasible"):
+            raise RuntimeError(f"an LP ended with status {node.status!r}")
+        return node.value                       # +inf when infeasible
+
+    tree = [(None, None, bound([]))]
+    open_nodes = [(round(tree[0][2], 6), 0, 0, [])]        # (bound, -depth, node, phases)
+    while open_nodes:
+        _, _, k, fixed = heapq.heappop(open_nodes)          # lowest bound; ties: deeper first
+        if len(fixed) == v.size:
+            return tree, k
+        for phase in (0, 1):
+            tree.append((k, phase, bound(fixed + [phase])))
+            if tree[-1][2] < np.inf:
+                heapq.heappush(open_nodes, (round(tree[-1][2], 6), -len(fixed) - 1, len(tree) - 1, fixed + [phase]))
+        if len(tree) > max_lps:
+            raise RuntimeError(f"more than {max_lps} LPs: no minimum is claimed")
+    raise RuntimeError("no phases are feasible: the bounds are not valid")
+
 
 # %% [markdown] tags=["question"]
-# **Ask the room.** At $\epsilon = 0.1$, the chapter's example asks for target 2. Suppose the
-# minimum $m_2^*$ is negative. Will the network classify the minimiser as a 2?
-
-# %% [markdown]
-# ### The chapter's example: $\epsilon = 0.1$, target 2
-#
-# `certify` returns the minimiser — the input $z_1$ of the optimal solution — as a witness,
-# and replays it through the real network:
+# **Ask the room.** At $\epsilon = 0.02$, target 3, the tightened bounds leave 15 binaries:
+# $2^{15} = 32{,}768$ phase patterns. How many LPs will branch and bound solve?
 
 # %%
-r = certify(small, x, label, 0.1, "exact milp", targets=[2])[2]
-print(f"m_2* = {approx(r.value, 4)}   (chapter {chapter.MILP_EPS_01[2]:.4f})  -> {r.verdict}")
-print("last layer from the MILP: ", " ".join(approx(v, 3) for v in r.program_logits))
-print("last layer from the model:", " ".join(approx(v, 3) for v in r.model_logits))
-print(f"largest gap program/model below 1e-4: {r.replay_error < 1e-4}; predicted class at the witness: "
-      f"{int(np.argmax(r.model_logits))}")
-witness_ok = bool(((r.witness - x).abs() <= 0.1 + 1e-6).all() and r.witness.min() >= 0 and r.witness.max() <= 1)
-print("witness inside the ball and a valid image:", witness_ok)
+c3 = margin_vector(3)
+relaxed, (_, v) = form_milp(small, c3, box02, tight02, relax=True)
+tree, best = branch_and_bound(relaxed, v)
+print(f"m_3* = {approx(tree[best][2], 4)} after {len(tree)} LPs")
+plot_search_tree(tree, best)
+plt.show()
 
 # %% tags=["hide-input"]
-check_close(r.value, -1.6817, 0.01, "the worst-case margin m_2* at ε = 0.1:")
-check_claim(r.verdict == "attacked" and witness_ok and r.replay_error < 1e-4,
-            "the minimiser is a real point of the ball, and the program's logits are the model's")
-check_claim(int(np.argmax(r.model_logits)) == 3 and r.model_logits[3] > r.model_logits[2] > r.model_logits[label],
-            "at the witness the network predicts 3: logit 3 > logit 2 > logit 7")
+package_tree = phase_tree(verification_problem(small, x, label, 0.02).net.matrices(),
+                          tuple(t[0].reshape(-1).numpy() for t in box02),
+                          [(l[0].numpy(), u[0].numpy()) for l, u in tight02[1:5:2]], c3)
+check_claim([node[:2] for node in tree] == [node[:2] for node in package_tree.nodes] and best == package_tree.optimum,
+            "our branch and bound grows the tree of course_utils.splits.phase_tree, node by node", show=False)
+finite = [k for k, node in enumerate(tree) if np.isfinite(node[2])]
+check_same(np.array([tree[k][2] for k in finite]), np.array([package_tree.nodes[k][2] for k in finite]),
+           "every node's bound = phase_tree's", atol=1e-6, show=False)
+check_close(tree[best][2], m3, 1e-3, "branch and bound's minimum = HiGHS's MILP minimum:")
+check_claim(len(tree) == 57 and sum(node[2] == np.inf for node in tree) == 1,
+            "57 LPs, one of them infeasible", show=False)
+split = {parent for parent, _, _ in tree[1:]}
+check_claim(all(tree[k][2] <= tree[best][2] + 1e-6 for k in split)
+            and all(b >= tree[best][2] - 1e-6 for k, (_, _, b) in enumerate(tree) if k not in split),
+            "every split node's bound is at most the minimum, every other node's at least", show=False)
 
 # %% [markdown]
-# The minimum is negative: some point of the ball gives class 2 a larger logit than class 7.
-# The MILP's last layer is **exactly** the network's output at the returned input — the
-# program is a faithful model of the network, not an approximation. But the network does
-# not predict 2 there: logit 3 is larger still. The objective only compares 7 with 2, so a
-# negative $m_2^*$ proves that the class changes, not that it changes to 2. Our minimum is
-# smaller in size than the chapter's −4.97: another training run, other weights.
+# 57 LPs, not 32,768, and HiGHS's minimum. Grey nodes had bounds up to $m_3^*$ and were
+# split; green ones, with bounds no lower, never were: no input with their phases beats
+# the minimum. Looser bounds weaken every node (exercise 6.4 measures the cost). HiGHS adds
+# cuts, heuristics and a smarter choice of neuron, but it too searches by branch and bound.
+
+# %% [markdown]
+# ## The chapter's example: $\epsilon = 0.1$, target 2
 #
-# Here is the witness. The point of the MILP is not the picture but the *guarantee* that no
-# point of the ball pushes logit 2 further above logit 7 than this one.
+# Every target at $\epsilon = 0.1$ with the improved `form_milp`: one program, its objective
+# and cutoff `cp.Parameter`s set per target.
 
 # %%
-plot_witness(x, r.witness, f"ε = 0.1, target 2: m_2 = {r.value:.2f} at the minimiser")
+def worst_case_margins(epsilon, targets):
+    """{t: (m_t*, its minimiser z_1, the program's logits z_{d+1})} for image 0."""
+    box = tuple(t.double() for t in linf_box(x, epsilon))
+    bounds = tighten(small, box, package_bounds.bound_propagation(small, box))
+    c, cutoff = cp.Parameter(10), cp.Parameter()
+    problem, (z, _) = form_milp(small, c, box, bounds, cutoff=cutoff)
+    _, pgd_margins = pgd_targets(small, x, label, targets, epsilon)       # targeted PGD, notebook 5
+    out = {}
+    for t, m_pgd in zip(targets, pgd_margins.tolist()):
+        c.value, cutoff.value = margin_vector(t), m_pgd + 1e-3
+        out[t] = solve(problem), z[0].value.copy(), z[-1].value.copy()
+    return out
+
+
+targets = [t for t in range(10) if t != label]
+runs = {0.1: worst_case_margins(0.1, targets)}
+
+# %% [markdown] tags=["question"]
+# **Ask the room.** The chapter's $m_2^*$ at $\epsilon = 0.1$ is negative. Will the network
+# classify the minimiser as a 2?
+
+# %%
+m2, witness, program_logits = runs[0.1][2]
+witness = torch.tensor(witness).reshape(x.shape).clamp(*box01).float()    # HiGHS's point, to 1e-7 in the box
+with torch.no_grad():
+    model_logits = small(witness)[0].double().numpy()
+print(f"m_2* = {approx(m2, 4)}   (chapter {chapter.MILP_EPS_01[2]:.4f})")
+print("last layer from the MILP: ", " ".join(approx(v, 2) for v in program_logits))
+print("last layer from the model:", " ".join(approx(v, 2) for v in model_logits))
+print("the model's class at the minimiser:", int(model_logits.argmax()))
+
+# %% tags=["hide-input"]
+check_close(m2, -1.6817, 0.01, "the worst-case margin m_2* at ε = 0.1:")
+inside = bool(((witness - x).abs() <= 0.1 + 1e-6).all() and witness.min() >= 0 and witness.max() <= 1)
+check_claim(inside and float(np.abs(program_logits - model_logits).max()) < 1e-4,
+            "the minimiser is a point of the ball, and the program's logits are the model's", show=False)
+check_claim(int(model_logits.argmax()) == 3 and model_logits[3] > model_logits[2] > model_logits[label],
+            "at the minimiser the network predicts 3: logit 3 > logit 2 > logit 7", show=False)
+
+# %% [markdown]
+# No: logit 2 beats logit 7 there, but logit 3 beats both. The program compares only 7 with
+# 2: a negative $m_2^*$ proves that the class changes, not that it becomes 2. The program's
+# logits are the network's at the minimiser (to $10^{-4}$): the MILP is the network, not an
+# approximation. Ours is $-1.68$, the chapter's $-4.97$: other weights.
+
+# %%
+plot_witness(x, witness, f"ε = 0.1, target 2: m_2 = {m2:.2f} at the minimiser")
 plt.show()
 
 # %% [markdown]
-# ## Certifying robustness
+# ## Certifying robustness: the nine targets
 #
-# To prove that **no** adversarial example exists in the ball we solve the problem once per
-# target class: if every $m_t^*$ is positive, no point of the ball is misclassified. At
-# $\epsilon = 0.05$ the nine minima, beside the chapter's:
+# If every $m_t^*$ is positive, no point of the ball changes the class. The chapter's two
+# tables, $\epsilon = 0.05$ and $\epsilon = 0.1$:
 
 # %%
-cert = certify(small, x, label, 0.05, "exact milp")
-values = {r.target: r.value for r in cert.results}
-print(f"{'target':>6} {'ours':>8} {'chapter':>8}")
-for t, ref in chapter.MILP_EPS_005.items():
-    print(f"{t:>6} {approx(values[t], 3):>8} {ref:8.4f}")
-print("verdict at ε = 0.05:", cert.verdict)
+runs[0.05] = worst_case_margins(0.05, targets)
+print(f"{'target':>6} | {'ε = 0.05':>8} {'chapter':>8} | {'ε = 0.1':>8} {'chapter':>8}")
+for t in targets:
+    print(f"{t:>6} | {approx(runs[0.05][t][0], 3):>8} {chapter.MILP_EPS_005[t]:8.3f} | "
+          f"{approx(runs[0.1][t][0], 3):>8} {chapter.MILP_EPS_01[t]:8.3f}")
 
 # %% tags=["hide-input"]
-check_claim(cert.verdict == "robust" and all(v > 0 for v in values.values()), "all nine minima are positive: robust")
-check_claim(min(values, key=values.get) == 3, "the smallest minimum is target 3's, as in the chapter")
-check_close(values[3], 1.140, 0.01, "m_3* at ε = 0.05:")
+m = {eps: {t: runs[eps][t][0] for t in targets} for eps in runs}
+check_claim(all(v > 0 for v in m[0.05].values()), "ε = 0.05: all nine minima are positive, as in the chapter")
+check_claim(min(m[0.05], key=m[0.05].get) == 3, "ε = 0.05: the smallest is target 3's, as in the chapter", show=False)
+check_close(m[0.05][3], 1.140, 0.01, "m_3* at ε = 0.05:", show=False)
+differ = [t for t in targets if (m[0.1][t] > 0) != (chapter.MILP_EPS_01[t] > 0)]
+check_claim(differ == [0] and m[0.1][0] > 0, "ε = 0.1: our signs are the chapter's on every target but 0")
+check_close(m[0.1][0], 0.142, 0.01, "m_0* at ε = 0.1:", show=False)
+check_claim([t for t in targets if m[0.1][t] < 0] == [2, 3, 5, 8, 9], "ε = 0.1: negative for 2, 3, 5, 8, 9",
+            show=False)
 
 # %% [markdown]
-# All nine minima are positive: **no** $\ell_\infty$ perturbation of size 0.05 changes this
-# digit's class — a proof, not a failed search. The smallest is again target 3's, but ours
-# (about 1.14) is far from the chapter's near miss of 0.019: another training run.
+# At $\epsilon = 0.05$ all nine minima are positive: **no** perturbation of size 0.05 changes
+# this digit's class — a proof, not a failed search. The smallest is target 3's, as in the
+# chapter, but ours (1.14) is far from its near miss of 0.019. At $\epsilon = 0.1$ five are
+# negative (2, 3, 5, 8, 9): the image is not robust. Our signs are the chapter's on every
+# target but 0 (exercise 6.3).
+
+# %% [markdown]
+# ## A cross-check: the package's exact MILP
 #
-# At $\epsilon = 0.1$ we only need the **signs**, and they are far cheaper than the values.
-# The default mode of `certify` first runs a targeted PGD attack (a success is a verdict,
-# "attacked", with its witness), then cheap bounds (a positive one is "robust"), and only
-# then asks the MILP the yes/no question "is there a point with $m_t \le 0$?" — the solver
-# may stop at the first such point, or once every branch is cut off above 0.
+# `certify(model, x, y, epsilon, "exact milp")` solves the same MILP: as arrays for HiGHS, on
+# bounds from CROWN (notebook 9) and our LPs, with PGD's point as a first solution instead
+# of a cutoff. The chapter's two examples:
 
 # %%
-cert = certify(small, x, label, 0.1)
-print(cert.table())
-print()
-print(chapter.side_by_side({}, chapter.MILP_EPS_01, name="ours",
-                           verdicts={r.target: r.verdict for r in cert.results}))
-
-# %% tags=["hide-input"]
-verdicts = {r.target: r.verdict for r in cert.results}
-chapter_sign = {t: ("attacked" if v < 0 else "robust") for t, v in chapter.MILP_EPS_01.items()}
-check_claim(cert.verdict == "attacked", "at ε = 0.1 the image is attacked")
-check_claim([t for t in verdicts if verdicts[t] != chapter_sign[t]] == [0],
-            "our verdicts agree with the chapter's signs on every target but 0")
-check_claim(verdicts[0] == "robust", "target 0 is robust for our network")
+package = {0.05: certify(small, x, label, 0.05, "exact milp"),
+           0.1: certify(small, x, label, 0.1, "exact milp", targets=[2])}
+pairs = [(m[eps][r.target], r.value) for eps, cert in package.items() for r in cert.results]
+check_claim(all(r.status == "optimal" for cert in package.values() for r in cert.results)
+            and all(abs(a - b) <= 2e-4 * max(1.0, abs(b)) for a, b in pairs),
+            "certify(..., 'exact milp') = our form_milp on the nine targets at ε = 0.05 and on target 2 at 0.1")
 
 # %% [markdown]
-# The chapter finds adversarial examples for six targets (0, 2, 3, 5, 8, 9) and proves 1, 4
-# and 6 unreachable. Ours agrees on eight of the nine: for **target 0 our network is
-# robust**, where the chapter's has $m_0^* = -2.55$ — again two training runs, not a solver
-# error. The whole image is "attacked" all the same: one negative $m_t^*$ is enough.
+# The same minima, within HiGHS's relative gap of $10^{-4}$. Notebook 9 ends a cascade of
+# cheaper steps with its sign-only sibling, the step "milp".
+
+# %% [markdown]
+# ## Try it
+#
+# Move $\epsilon$, the image and the network: the bars are the interval bounds on the ten
+# logits, the dots the clean logits.
+
+# %% tags=["nbval-ignore-output"]
+logit_bounds_widget({k: models[k] for k in ("dnn2", "dnn4", "cnn", "small")}, X, y, epsilon=0.1)
 
 # %% [markdown]
 # ## Exercises
 #
-# ### Exercise 6.1 — the big-M rows of a ReLU
+# ### Exercise 6.1 — the big-M rows of a leaky ReLU
 #
-# Write `relu_bigm(z, z_hat, v, l, u)`: the list of cvxpy constraints that make
-# `z == max(0, z_hat)` for a layer of neurons, given the binary variables `v` and the numpy
-# bounds `l < 0 < u` on `z_hat` (`z`, `v`: cvxpy variables of shape `(n,)`, `z_hat`: a cvxpy
-# expression of shape `(n,)`). The check fixes `z_hat` and `v` and asks a solver which `z`
-# your rows allow. Remember `cp.multiply` for an entrywise product.
+# A leaky ReLU is $z = \max(\alpha \hat z, \hat z)$, $0 < \alpha < 1$. Write
+# `leaky_relu_bigm(z, z_hat, v, l, u, alpha)`: a list of cvxpy constraints that make
+# `z == max(alpha * z_hat, z_hat)` for a layer with numpy bounds `l < 0 < u` on `z_hat`,
+# given binaries `v` (0: the leaky piece, 1: the identity). The check asks a solver which `z`
+# your rows allow for fixed `z_hat` and `v`.
 
 # %% tags=["exercise"]
-def relu_bigm(z, z_hat, v, l, u):
+def leaky_relu_bigm(z, z_hat, v, l, u, alpha):
     # BEGIN SOLUTION
-    return [z >= z_hat, z >= 0, cp.multiply(u, v) >= z, z_hat >= z + cp.multiply(1 - v, l)]
+    return [z >= z_hat, z >= alpha * z_hat,
+            z <= alpha * z_hat + (1 - alpha) * cp.multiply(u, v),
+            z <= z_hat - (1 - alpha) * cp.multiply(l, 1 - v)]
     # END SOLUTION
 
 
 # %%
-check("6.1", relu_bigm)
+check("6.1", leaky_relu_bigm)
 
 # %% [markdown]
-# ### Exercise 6.2 — stable and unstable neurons
+# ### Exercise 6.2 — predict: four times looser bounds
 #
-# Write `neuron_phases(l, u)`: for pre-activation bounds `l <= u` (tensors of any shape),
-# three boolean tensors of the same shape — the neurons that are always off, always on, and
-# unstable. Only the unstable ones need a binary. The check uses the small network's
-# interval bounds at several radii, and a few neurons whose bounds touch 0.
-
-# %% tags=["exercise"]
-def neuron_phases(l, u):
-    # BEGIN SOLUTION
-    off, on = u <= 0, l >= 0
-    return off, on, ~(off | on)
-    # END SOLUTION
-
+# `loosen` multiplies $l$ and $u$ of every unstable neuron by a factor: still valid bounds.
+# The cell after the check solves the MILP for target 3 at $\epsilon = 0.02$ on
+# `loosen(tight02, 4)`. Predict $m_3^*$ first (a number).
 
 # %%
-check("6.2", neuron_phases)
+def loosen(bounds, factor):
+    """bounds with l and u of every unstable neuron multiplied by factor (>= 1)."""
+    return [(torch.where((l < 0) & (u > 0), factor * l, l), torch.where((l < 0) & (u > 0), factor * u, u))
+            for l, u in bounds]
+
+
+# %% tags=["exercise"]
+answer = None
+# BEGIN SOLUTION
+answer = 5.40
+# END SOLUTION
+
+# %%
+check("6.2", answer)
+
+# %%
+loose_problem, _ = form_milp(small, c3, box02, loosen(tight02, 4))
+print(f"m_3* with bounds four times looser: {approx(solve(loose_problem), 4)}")
 
 # %% [markdown]
-# ### Exercise 6.3 — what a negative minimum says
+# ### Exercise 6.3 — two networks, two answers
 #
-# The MILP gives $m_2^* < 0$ for image 0 at $\epsilon = 0.1$. Which statement follows?
+# At $\epsilon = 0.1$ our $m_0^* \approx +0.14$; the chapter's is $-2.55$. What follows from
+# ours?
 #
-# * **a** — the network classifies the minimiser as a 2
-# * **b** — some point of the ball is not classified as a 7; it may be classified as 2 or as another class
-# * **c** — the minimiser maximises the cross-entropy loss over the ball
-# * **d** — no point of the ball is classified as a 2
+# - `"a"`: one of the two solvers is wrong, since the program is the same
+# - `"b"`: our network is robust at $\epsilon = 0.1$ on this image
+# - `"c"`: no point of our ball lifts logit 0 above logit 7
+# - `"d"`: more PGD restarts toward class 0 would still find an attack
+
+# %% tags=["exercise"]
+answer = None
+# BEGIN SOLUTION
+answer = "c"
+# END SOLUTION
+
+# %%
+check("6.3", answer)
+
+# %% [markdown]
+# ### Exercise 6.4 — investigate: what loose bounds cost
+#
+# The cell below runs `branch_and_bound` for target 3 at $\epsilon = 0.02$ on
+# `loosen(tight02, factor)`. Set `factor = 4`, run it, and report
+# `answer = (number of LPs, minimum)`. Compare with `factor = 1`.
+
+# %%
+factor = 1
+relaxed, (_, v) = form_milp(small, c3, box02, loosen(tight02, factor), relax=True)
+tree, best = branch_and_bound(relaxed, v)
+print(f"factor {factor}: {len(tree)} LPs, minimum {approx(tree[best][2], 4)}")
+
+# %% tags=["exercise"]
+answer = None
+# BEGIN SOLUTION
+answer = (313, 5.399)
+# END SOLUTION
+
+# %%
+check("6.4", answer)
+
+# %% [markdown]
+# ### Exercise 6.5 — why layer 1 needs no tightening
+#
+# Layer 1's interval bounds are the exact minimum and maximum of its pre-activations over
+# the box. Why?
+#
+# - `"a"`: layer 1 sees the pixels directly, so none of its neurons is unstable
+# - `"b"`: each pixel varies on its own: each weight's term is least at an end
+# - `"c"`: the box is so small that each pre-activation is nearly constant
+# - `"d"`: interval bounds are exact on every layer of a network
 
 # %% tags=["exercise"]
 answer = None
@@ -442,53 +636,27 @@ answer = "b"
 # END SOLUTION
 
 # %%
-check("6.3", answer)
-
-# %% [markdown] tags=["solution"]
-# <details><summary>Model answer</summary>
-#
-# $m_2 = z_7 - z_2 < 0$ at the minimiser: logit 2 beats logit 7, so 7 is not the largest
-# logit and the prediction is not 7 — an adversarial example exists. Which class wins is
-# another question: above, logit 3 is larger still and the network predicts 3. The MILP
-# minimises a difference of two logits, not the cross-entropy, and a negative minimum is
-# evidence *for* a reachable 2-over-7 point, not against it.
-#
-# </details>
+check("6.5", answer)
 
 # %% [markdown]
 # ## What we learned
 #
-# * A ReLU network with known pre-activation bounds is exactly a MILP: four linear
-#   inequalities per ReLU, and a binary per unstable neuron. MILPs are NP-hard; the solver's
-#   worst case is exponential in the number of unstable neurons.
-# * The MILP computes each worst-case margin $m_t^* = \min_{\text{ball}} (z_y - z_t)$
-#   exactly. A negative one comes with a real adversarial example (whose class need not be
-#   $t$); all positive is a certificate that no adversarial example exists in the ball. It
-#   does not maximise the cross-entropy loss.
-# * Bounds decide the cost. Exact bounds need two MILPs per neuron; interval bounds are
-#   cheap and loose, and grow with every layer; tighter bounds remove binaries and
-#   branching, and asking only for the sign is cheaper still.
+# * A ReLU with bounds is four linear rows and a binary (none if the bounds prove it
+#   stable). The MILP gives each $m_t^*$ exactly: a negative one with a point of the ball not
+#   classified $y$ (not necessarily $t$); nine positive ones, a proof.
+# * Bounds decide the cost, not the answer: tighter ones remove binaries and strengthen the
+#   relaxation that branch and bound prunes with; an attack's margin is a cutoff.
 #
-# Notebook 7 drops the binaries altogether: a linear program that is always fast, at the
-# price of sometimes answering "unknown".
-#
+# Notebook 7 keeps only the relaxation: always fast, sometimes "unknown".
+
+# %% [markdown]
 # ## References
 #
-# * V. Tjeng, K. Xiao and R. Tedrake. "Evaluating Robustness of Neural Networks with Mixed
-#   Integer Programming." *International Conference on Learning Representations (ICLR)*,
-#   2019 (the MILP, with tightened bounds).
-# * R. Ehlers. "Formal Verification of Piece-Wise Linear Feed-Forward Neural Networks."
-#   *Automated Technology for Verification and Analysis (ATVA)*, 2017.
-# * E. Wong and J. Z. Kolter. "Provable Defenses against Adversarial Examples via the Convex
-#   Outer Adversarial Polytope." *International Conference on Machine Learning (ICML)*, 2018.
-# * R. Anderson, J. Huchette, W. Ma, C. Tjandraatmadja and J. P. Vielma. "Strong
-#   mixed-integer programming formulations for trained neural networks." *Mathematical
-#   Programming* 183, 2020.
-# * S. Gowal, K. Dvijotham, R. Stanforth, R. Bunel, C. Qin, J. Uesato, R. Arandjelović,
-#   T. Mann and P. Kohli. "On the Effectiveness of Interval Bound Propagation for Training
-#   Verifiably Robust Models." arXiv:1810.12715, 2018 (interval bounds).
-# * Q. Huangfu and J. A. J. Hall. "Parallelizing the dual revised simplex method."
-#   *Mathematical Programming Computation* 10, 2018 (HiGHS).
-# * Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, chapter 3,
-#   "Adversarial examples, solving the inner maximization".
-#   [adversarial-ml-tutorial.org](https://adversarial-ml-tutorial.org/adversarial_examples/)
+# * V. Tjeng, K. Xiao, R. Tedrake. "Evaluating Robustness of Neural Networks with Mixed
+#   Integer Programming." ICLR 2019.
+# * G. Katz et al. "Reluplex: An Efficient SMT Solver for Verifying Deep Neural Networks."
+#   CAV 2017 (NP-completeness).
+# * R. Bunel et al. "A Unified View of Piecewise Linear Neural Network Verification."
+#   NeurIPS 2018 (branch and bound).
+# * J. Z. Kolter, A. Madry. *Adversarial Robustness: Theory and Practice*, chapter 3,
+#   [adversarial-ml-tutorial.org](https://adversarial-ml-tutorial.org/adversarial_examples/).
