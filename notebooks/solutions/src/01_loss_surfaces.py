@@ -418,7 +418,7 @@ answer = 69
 # %%
 check("1.2", answer)
 
-# %%
+# %% tags=["reveal"]
 starts = torch.linspace(-2.5, 2.5, 101).tolist()
 found = {}
 for eps in (0.01, 0.5):

@@ -331,12 +331,12 @@ for name, model in models.items():
         with torch.no_grad():
             curves[name, clamp] = [(model(X + d).argmax(1) != y).float().mean().item() for d in deltas]
 
-# %% tags=["subslide"]
+# %% tags=["subslide", "reveal"]
 for (name, clamp), errors in curves.items():
     print(f"{name:5s} clamp {'on ' if clamp else 'off'}  " + "  ".join(
         f"ε={e:<4g} {approx(v)}" for e, v in zip(eps_list, errors)))
 
-# %% tags=["subslide"]
+# %% tags=["subslide", "reveal"]
 plot_error_vs_epsilon([{"method": "fgsm", "model": name, "clamp": clamp, "epsilon": eps_list,
                         "error": curves[name, clamp]} for name in models for clamp in (False, True)],
                       title=f"FGSM, first {len(y)} test images")
@@ -527,7 +527,7 @@ answer = "d"
 # %%
 check("2.5", answer)
 
-# %%
+# %% tags=["reveal"]
 delta = fgsm_package(models["dnn2"], Xg, yg, 1.0)
 print("values taken by x + δ:", sorted(set((Xg + delta).unique().tolist())))
 with torch.no_grad():
