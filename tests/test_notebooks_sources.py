@@ -28,23 +28,26 @@ def test_notebooks_agree_with_their_sources():
 
 
 def test_a_changed_source_is_caught(tmp_path, monkeypatch):
-    """The check fails, once per edition, when a source's text or tags differ from its notebooks."""
-    src_dir, learner, solved = tmp_path / "src", tmp_path / "learner", tmp_path / "solved"
-    for folder in (src_dir, learner, solved):
+    """The check fails, once per edition (learner's, solved, lecture), when a source's text or
+    tags differ from its notebooks."""
+    src_dir, learner, solved, lectures = (tmp_path / name for name in ("src", "learner", "solved", "lectures"))
+    for folder in (src_dir, learner, solved, lectures):
         folder.mkdir()
     src = next(p for p in SOURCES if '# %% tags=["nbval-ignore-output"]' in p.read_text())
     (learner / (src.stem + ".ipynb")).write_bytes((NB_DIR / (src.stem + ".ipynb")).read_bytes())
     (solved / (src.stem + ".ipynb")).write_bytes((nbtool.SOLVED_DIR / (src.stem + ".ipynb")).read_bytes())
+    (lectures / (src.stem + ".ipynb")).write_bytes((nbtool.LECTURE_DIR / (src.stem + ".ipynb")).read_bytes())
     monkeypatch.setattr(nbtool, "SRC_DIR", src_dir)
+    monkeypatch.setattr(nbtool, "LECTURE_DIR", lectures)
     monkeypatch.setitem(nbtool.EDITIONS, "learner", (nbtool.learner_version, learner))
     monkeypatch.setitem(nbtool.EDITIONS, "solved", (nbtool.solved_version, solved))
     text = src.read_text()
     (src_dir / src.name).write_text(text)
     assert nbtool.mismatches() == []
     (src_dir / src.name).write_text(text.replace("# %% tags=[\"nbval-ignore-output\"]", "# %%", 1))
-    assert len(nbtool.mismatches()) == 2
+    assert len(nbtool.mismatches()) == 3
     (src_dir / src.name).write_text(text + "\n# %%\nprint('new cell')\n")
-    assert len(nbtool.mismatches()) == 2
+    assert len(nbtool.mismatches()) == 3
     (learner / (src.stem + ".ipynb")).unlink()
     assert any("learner edition was never built" in m for m in nbtool.mismatches())
 

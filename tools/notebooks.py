@@ -262,6 +262,14 @@ def write_students(folder: Path) -> list[Path]:
     return written
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the repository when it lies inside it (a test's copies do not)."""
+    try:
+        return path.relative_to(ROOT)
+    except ValueError:
+        return path
+
+
 def mismatches() -> list[str]:
     """What differs between the sources and the editions' cells (or is missing)."""
     problems = []
@@ -270,16 +278,16 @@ def mismatches() -> list[str]:
         for ipynb in sorted(folder.glob("*.ipynb")):
             src = sources.get(ipynb.stem)
             if src is None:
-                problems.append(f"{ipynb.relative_to(ROOT)}: no source {SRC_DIR.relative_to(ROOT)}/{ipynb.stem}.py")
+                problems.append(f"{_shown(ipynb)}: no source {_shown(SRC_DIR)}/{ipynb.stem}.py")
             elif signature(nbformat.read(ipynb, as_version=4)) != signature(version(src)):
-                problems.append(f"{ipynb.relative_to(ROOT)}: cells differ from its source; run `make notebooks "
+                problems.append(f"{_shown(ipynb)}: cells differ from its source; run `make notebooks "
                                 f"NB={ipynb.stem}` (or `tools/notebooks.py sync` if you edited the solved edition)")
         for stem in sorted(set(sources) - {p.stem for p in folder.glob("*.ipynb")}):
-            problems.append(f"{SRC_DIR.relative_to(ROOT)}/{stem}.py: its {edition} edition was never built")
+            problems.append(f"{_shown(SRC_DIR)}/{stem}.py: its {edition} edition was never built")
     for stem, src in sorted(sources.items()):
         lecture = LECTURE_DIR / f"{stem}.ipynb"
         if not lecture.is_file() or signature(nbformat.read(lecture, as_version=4)) != signature(lecture_version(src)):
-            problems.append(f"{lecture.relative_to(ROOT)}: missing or differs from its source; run `make notebooks NB={stem}`")
+            problems.append(f"{_shown(lecture)}: missing or differs from its source; run `make notebooks NB={stem}`")
     return problems
 
 

@@ -4,10 +4,10 @@ In a notebook, a learner writes a function or a value in an exercise cell and ru
 check under it::
 
     from course_utils.exercises import check
-    check("2.1", fgsm_l2)
+    check("2.2", fgsm_least_likely)
 
-The check prints one line: ``✓ Exercise 2.1 (FGSM under ℓ2): ...`` when the answer is
-right, or ``✗ Exercise 2.1 ...: not yet -- <what is wrong>. Hint: <what to try>`` when it is
+The check prints one line: ``✓ Exercise 2.2 (a targeted step): ...`` when the answer is
+right, or ``✗ Exercise 2.2 ...: not yet -- <what is wrong>. Hint: <what to try>`` when it is
 not -- never a bare traceback, even when the learner's code raises. The checks compare a
 learner's answer with the package's own implementation on real data (MNIST, the shipped
 models), so an answer that passes is the chapter's algorithm.

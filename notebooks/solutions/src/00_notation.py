@@ -4,185 +4,205 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# The symbols, the words and the conventions of the whole course on one page. Read it once;
-# come back when a symbol or a word in a later notebook is unclear.
-#
-# ## The setting
-#
-# An image $x \in [0, 1]^n$ ($n = 784$ pixels for MNIST) has a true label $y$. A network
-# $h_\theta$ maps it to ten **logits** $z = h_\theta(x)$, one score per class, and predicts the
-# class with the largest logit. Layer by layer (the chapter's notation, notebooks 6–9):
-# $z_1 = x$, the pre-activation $\hat z_{i+1} = W_i z_i + b_i$, the activation
-# $z_{i+1} = \max(0, \hat z_{i+1})$, and the last layer gives the logits $z_{d+1}$. Training
-# minimises the cross-entropy loss $\ell(z, y) = \log \sum_j e^{z_j} - z_y$.
-#
-# An adversary may add a perturbation $\delta$ from a small ball. The **inner maximization**
-# is the adversary's problem:
-#
-# $$\max_{\|\delta\| \le \epsilon}\; \ell\big(h_\theta(x + \delta), y\big).$$
-#
-# ## Symbols and their names in code
-#
-# The same names in every notebook:
-#
-# | math | code | meaning |
-# | --- | --- | --- |
-# | $x$, $y$ | `X`, `y` | a batch of images, shape `(n, 1, 28, 28)` with pixels in $[0, 1]$, and their labels, shape `(n,)` |
-# | $h_\theta$ | `model` | a trained network (`dnn2`, `dnn4`, `cnn`, `small`) |
-# | $\delta$ | `delta` | the perturbation; every attack returns $\delta$, never $x + \delta$ |
-# | $\epsilon$ | `epsilon` | the radius of the ball |
-# | $\alpha$ | `alpha` | the step size of an iterative attack |
-# | | `num_iter`, `restarts` | number of steps; number of random starts |
-# | $g$ | | the gradient of the loss with respect to $\delta$ |
-# | $t$, $y_{\text{targ}}$ | `y_targ` | a target class |
-# | $z$ | `model(X + delta)` | the logits |
-# | $c = e_y - e_t$ | `c` | the vector that turns logits into a margin |
-# | $m_t = c^\top z = z_y - z_t$ | `margin` | **the margin** for target $t$ |
-# | $\hat z$, $l$, $u$ | `bounds` | a pre-activation and lower and upper bounds on it, $l \le \hat z \le u$ |
-# | $v$ | | the 0/1 variable of one ReLU in the MILP |
-#
-# ## Glossary
-#
-# **ε-ball.** The set of allowed perturbations, $\{\delta : \|\delta\| \le \epsilon\}$. In the
-# $\ell_\infty$ ball every pixel may move by at most $\epsilon$ (a cube of side $2\epsilon$;
-# the chapter mostly uses $\epsilon = 0.1$). In the $\ell_2$ ball the whole perturbation has
-# Euclidean length at most $\epsilon$, so a few pixels may move a lot (the chapter uses
-# $\epsilon = 2$). Radii are not comparable across norms (notebook 5).
-#
-# **Clamp.** Keep $x + \delta$ a valid image: every pixel in $[0, 1]$, i.e.
-# $-x_i \le \delta_i \le 1 - x_i$. The course's attacks clamp by default; `clamp=False`
-# reproduces the chapter's $\ell_\infty$ code, which does not (its $\ell_2$ code does). The
-# chapter's $\ell_\infty$ figures rely partly on pixels no image can have (notebook 2).
-#
-# **Steepest-ascent direction and projection.** The step that raises the loss most for a
-# given norm — $\operatorname{sign}(g)$ for $\ell_\infty$, $g / \|g\|_2$ for $\ell_2$ — and
-# the map back to the nearest point of the ball — clip for $\ell_\infty$, rescale for $\ell_2$
-# (notebook 4).
-#
-# **Adversarial example.** A point $x + \delta$ of the ball (a valid image, if clamped) that
-# the network does not classify as $y$. A **targeted** attack asks for a particular class $t$.
-#
-# **The margin** (target $t$): $m_t(x') = z_y(x') - z_t(x') = c^\top z$ with
-# $c = e_y - e_t$ — the chapter's $c^\top z_{d+1}$. Positive: the true class beats $t$ at
-# $x'$. If $m_t(x') < 0$ for some $t$, the class changes at $x'$ — **not necessarily to $t$**:
-# a third class may have the largest logit (notebook 5).
-#
-# **Worst-case margin.** $m_t^* = \min_{\|\delta\| \le \epsilon} m_t(x + \delta)$, the
-# targeted problem that verification solves or bounds. If $m_t^* > 0$ for every $t \ne y$, no
-# adversarial example exists in the ball; if $m_t^* < 0$ for some $t$, one does.
-#
-# **Lower and upper bounds: which side each method gives.** Attacks and verifiers approach
-# the worst case from opposite sides:
-#
-# | method | notebooks | what it gives |
-# | --- | --- | --- |
-# | attacks (FGSM, PGD, targeted PGD, C&W) | 2–5 | a real point: its loss is a **lower bound** on the inner maximization, its margin an **upper bound** on $m_t^*$. Can find an adversarial example, never prove there is none. |
-# | MILP (mixed-integer linear program) | 6 | $m_t^*$ **exactly**, one target at a time; deciding all targets decides whether an adversarial example exists. It solves the margin problems, not the cross-entropy maximization. |
-# | LP relaxation | 7 | a **lower bound** on $m_t^*$ |
-# | interval bounds | 8 | a **lower bound** on $m_t^*$, the loosest and the cheapest |
-# | CROWN (linear bounds) | 9 | a **lower bound** on $m_t^*$ |
-#
-# So, for every target: interval bound $\le$ LP bound (on the same $l$, $u$) $\le m_t^* \le$
-# the margin of any attack's point. A certifier's number is never "an upper bound on the inner
-# maximization": it is a lower bound on the worst-case margin.
-#
-# **Stable and unstable neurons.** Given $l \le \hat z \le u$ for a ReLU's input, the neuron is
-# *stably off* if $u \le 0$ (its output is 0 on the whole ball), *stably on* if $l \ge 0$ (its
-# output is $\hat z$), and *unstable* if $l < 0 < u$. Only unstable neurons make the problem
-# hard: each needs a 0/1 choice in the MILP, or a relaxation.
-#
-# **Big-M.** The MILP's exact encoding of $z = \max(0, \hat z)$ with one binary $v$:
-# $z \ge \hat z$, $z \ge 0$, $z \le u\,v$, $z \le \hat z - (1 - v)\,l$. The bounds $l$ and $u$
-# play the role of the "big M" constants; the tighter they are, the faster the solver
-# (notebook 6).
-#
-# **Relaxation.** A larger, easier set in place of a hard one — e.g. $0 \le v \le 1$ instead
-# of $v \in \{0, 1\}$, which turns each unstable ReLU into a triangle (notebook 7). Minimising
-# the margin over a larger set gives a smaller number: a lower bound on $m_t^*$.
-#
-# **Certificate.** A proof that an image is robust at radius $\epsilon$: a lower bound above 0
-# on $m_t^*$ for every target $t \ne y$.
-#
-# **Robust accuracy** at radius $\epsilon$: the share of test images classified correctly at
-# every point of their ball. It is rarely known exactly. An attack gives an **upper bound**
-# (the images it fails to flip) — the chapter reports the complement, the *error under
-# attack*. **Certified accuracy** — the share of images classified correctly and certified by a
-# given verifier — is a **lower bound** (notebook 9).
-#
-# ## How to read the notebooks
-#
-# **Check lines.** Beside a figure that the text relies on, a collapsed cell prints a line
-# starting with ✓. It is an assertion, not decoration: if the figure ever drifts from what
-# the text says, the cell raises an error that names the figure. Here are two, for the first
-# test image and the small network:
+# The symbols, words and conventions of the whole course on one page: read it once, come
+# back when something in a later notebook is unclear.
 
 # %%
 import torch
 
-from course_utils.checks import approx, check_claim, check_close
+from course_utils.checks import approx, check_claim, check_close, check_same
 from course_utils.data import eval_subset
 from course_utils.models import load_model
+from course_utils.plotting import plot_margins
 
+# %% [markdown]
+# ## The setting
+#
+# An image $x \in [0, 1]^n$ ($n = 784$ pixels for MNIST) has a true label $y$. A network
+# $h_\theta$ maps it to ten **logits** $z = h_\theta(x)$ and predicts the class with the
+# largest. The loss is the cross-entropy $\ell(z, y) = \log \sum_j e^{z_j} - z_y$. The
+# **inner maximization** is the adversary's problem:
+#
+# $$\max_{\|\delta\| \le \epsilon}\; \ell\big(h_\theta(x + \delta), y\big).$$
+
+# %% [markdown]
+# ### Layer by layer
+#
+# The chapter's notation for the verification notebooks (6–9): $z_1 = x$, pre-activations
+# $\hat z_{i+1} = W_i z_i + b_i$, activations $z_{i+1} = \max(0, \hat z_{i+1})$, and the
+# logits $z_{d+1}$ of the last layer.
+
+# %% [markdown]
+# ## Symbols and their names in code
+#
+# | math | code | meaning |
+# | --- | --- | --- |
+# | $x$, $y$ | `X`, `y` | images `(n, 1, 28, 28)`, pixels in $[0, 1]$; labels `(n,)` |
+# | $h_\theta$ | `model` | a trained network (`dnn2`, `dnn4`, `cnn`, `small`) |
+# | $\delta$ | `delta` | the perturbation (attacks return $\delta$, not $x + \delta$) |
+# | $\epsilon$, $\alpha$ | `epsilon`, `alpha` | the radius of the ball; the step size |
+# | | `num_iter`, `restarts` | number of steps; of random starts |
+# | $g$ | | the gradient of the loss with respect to $\delta$ |
+# | $t$ | `y_targ` | a target class |
+
+# %% [markdown]
+# ### Margins and bounds
+#
+# | math | code | meaning |
+# | --- | --- | --- |
+# | $c = e_y - e_t$ | `c` | turns logits into a margin, $m_t = c^\top z = z_y - z_t$ |
+# | $\hat z$, $l$, $u$ | `bounds` | a pre-activation and bounds $l \le \hat z \le u$ |
+# | $v$ | | the 0/1 variable of one ReLU in the MILP |
+
+# %% [markdown]
+# ## Glossary
+#
+# **ε-ball.** The allowed perturbations, $\{\delta : \|\delta\| \le \epsilon\}$. In the
+# $\ell_\infty$ ball every pixel may move by at most $\epsilon$ (the chapter mostly uses
+# $\epsilon = 0.1$); in the $\ell_2$ ball the whole perturbation has length at most
+# $\epsilon$ (notebook 4).
+#
+# **Clamp.** Keep $x + \delta$ a valid image: $-x_i \le \delta_i \le 1 - x_i$. The course's
+# attacks clamp unless told `clamp=False`, which reproduces the chapter's $\ell_\infty$ code
+# (notebook 2).
+
+# %% [markdown]
+# ### Adversarial examples and margins
+#
+# An **adversarial example** is a point $x + \delta$ of the ball that the network does not
+# classify as $y$; a **targeted** attack asks for a class $t$ (notebook 5). **The margin**
+# $m_t(x') = z_y(x') - z_t(x')$: if it is negative, the class at $x'$ is not $y$, but not
+# necessarily $t$. The **worst-case margin** $m_t^* = \min_{\|\delta\| \le \epsilon}
+# m_t(x + \delta)$: if $m_t^* > 0$ for every $t \ne y$, the ball holds no adversarial example;
+# if $m_t^* < 0$ for some $t$, it holds one.
+
+# %% tags=["subslide"]
 small = load_model("small")
 x, y = eval_subset(1)                                # the first test image and its label
 with torch.no_grad():
     z = small(x)[0]                                  # its ten logits
 label = int(y[0])
-c = torch.eye(10)[label] - torch.eye(10)[3]          # c = e_y - e_t for the target t = 3
-print(f"label {label}, prediction {int(z.argmax())}; m_3 = c^T z = {approx(c @ z, 2)}")
 margins = {t: z[label] - z[t] for t in range(10) if t != label}
-print("margins m_t: " + ", ".join(f"{t}: {approx(m, 2)}" for t, m in margins.items()))
+print(f"label {label}, prediction {int(z.argmax())}; margins: "
+      + ", ".join(f"{t}: {approx(m, 2)}" for t, m in margins.items()))
+_ = plot_margins(x[0], z, label, title="the small network on the first test image")
 
 # %% tags=["hide-input"]
-# One forward pass: spread below 3e-4 across CPU kernels and thread counts (tools/portability.py).
 check_close(min(margins.values()), 7.815, 0.01, "smallest margin of the first test image (target 9):")
 check_claim(all(m > 0 for m in margins.values()), "every margin is positive: the image is classified as its label")
+check_claim(min(margins, key=margins.get) == 9, "the smallest margin is the one to target 9", show=False)
+c = torch.eye(10)[label] - torch.eye(10)[3]          # c = e_y - e_t for the target t = 3
+check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints nothing: it passed
 
 # %% [markdown]
-# The first line reads: this run's smallest margin is within 0.01 of 7.815, the value the
-# text relies on. The second asserts a statement. A third kind,
-# `✓ pgd_linf = attacks.pgd_linf(...) (to 1e-06)`, says that a notebook's own few-line
-# version of an algorithm and the package's agree entry by entry.
+# ### Which side each method gives
 #
-# **≈ figures.** A figure printed as `≈7.82` comes out of floating-point arithmetic whose
-# last digit may differ on another computer (another CPU, another number of threads) —
-# above all the error rates of attacks over many images, where one image more or less flips.
-# The notebook tests ignore the digits after ≈; the check line beside the figure holds it to
-# a tolerance measured across machines. Figures from recorded runs (the chapter's, or the
-# full test set's, read from the course's records) are printed without ≈.
+# | method | notebooks | gives |
+# | --- | --- | --- |
+# | attacks (FGSM, PGD, ...) | 2–5 | a real point: a **lower bound** on the inner maximization, an **upper bound** on $m_t^*$ |
+# | MILP | 6 | $m_t^*$ **exactly**, one target at a time |
+# | LP, interval bounds, CROWN | 7–9 | a **lower bound** on $m_t^*$ |
 #
-# **Exercises.** Each notebook from 2 on ends with exercises of three kinds: implement a
-# function, predict an outcome before running the cell that shows it, or explain why (pick
-# an answer; a model answer follows, collapsed). Write your answer where the cell says
-# `...  # your code here` or `answer = None`, run it, then run the `check("N.M", name)` cell
-# under it. It prints `✓ Exercise N.M (...): right.` or `✗ ... not yet -- <what is wrong>.
-# Hint: <what to try>` — never a bare traceback. `make student` writes the notebooks without
-# the solutions.
+# So a relaxation's bound $\le m_t^* \le$ the margin at any attack's point (notebook 1 shows
+# all three on one image).
+
+# %% [markdown]
+# ### Stable neurons, big-M, relaxation
 #
-# **Ask the room.** Cells that start with **Ask the room.** are questions for a lecture: pause
-# there, collect guesses, then run the next cell, which answers them.
+# Given bounds $l \le \hat z \le u$ on a ReLU's input, the neuron is *stably off* if
+# $u \le 0$, *stably on* if $l \ge 0$, *unstable* if $l < 0 < u$. The MILP encodes an
+# unstable ReLU exactly with one binary $v$: $z \ge \hat z$, $z \ge 0$, $z \le u\,v$,
+# $z \le \hat z - (1 - v)\,l$ (**big-M**, notebook 6). Allowing $0 \le v \le 1$ **relaxes** it
+# to a triangle (notebook 7).
+
+# %% [markdown]
+# ### Certificates and accuracies
 #
-# **Pictures.** Every method keeps one colour and one marker in every chart of the course
-# (FGSM, PGD, PGD with restarts, targeted PGD, $\ell_2$ PGD, interval bounds, CROWN, the LP,
-# the MILP), taken from one table in `course_utils`, so a curve is recognisable from notebook
-# to notebook and in grey print. Digits are drawn dark on light, as in the chapter;
-# perturbations $\delta$ on a two-sided colour map, white where $\delta = 0$. Right and wrong
-# predictions are marked by a symbol as well as a colour.
+# A **certificate** proves an image robust at radius $\epsilon$: a lower bound above 0 on
+# $m_t^*$ for every target $t \ne y$. **Robust accuracy** is the share of test images
+# classified correctly at every point of their ball. **Certified accuracy** (correct and
+# certified) is a lower bound on it; the accuracy under an attack an upper bound. The
+# chapter reports the complement, the *error under attack* (notebook 9).
+
+# %% [markdown]
+# ## How to read the notebooks
 #
+# **Two editions.** The *learner's edition* (`notebooks/NN_name.ipynb`) has every exercise
+# open; work in it. The *solved edition* (`notebooks/solutions/NN_name.ipynb`) has every
+# exercise answered: open it to compare, after trying.
+
+# %% [markdown]
+# ### Code first
+#
+# Each algorithm of the chapter appears as its few lines of PyTorch, runs there, and is
+# checked equal to its version in the course's package `course_utils`, which later notebooks
+# call. The package's version adds what a library needs and a lecture does not: it runs on
+# the model's device, checks its arguments, leaves the model's mode and gradients as it found
+# them, and its attacks keep $x + \delta$ a valid image unless told `clamp=False`.
+
+# %% [markdown]
+# ### Check lines
+#
+# Every figure the text relies on is checked in a collapsed cell: if it drifts from what the
+# text says, the cell stops with an error naming it. Most checks print nothing when they
+# pass; a few print a line starting with ✓.
+
+# %% [markdown] tags=["notebook-only"]
+# The two lines under the margins of the first test image above are such checks: this run's
+# smallest margin is within 0.01 of 7.815, the value the text relies on, and every margin is
+# positive; a third check of that cell passed in silence (`show=False`). A line
+# `✓ ... = course_utils.attacks.fgsm(...) (to 1e-06)` says that the notebook's version of an
+# algorithm and the package's agree entry by entry.
+
+# %% [markdown]
+# ### ≈ figures
+#
+# A figure printed `≈7.82` may differ in its last digit on another computer, above all an
+# error rate over many images; a check holds it to a tolerance measured across machines.
+# Counts and figures read from recorded runs are printed without ≈.
+
+# %% [markdown] tags=["notebook-only"]
+# ### Exercises
+#
+# Every notebook from 1 on ends with exercises of four kinds: *implement* (extend code the
+# notebook showed), *predict* (commit to a number before the cell that shows it), *explain*
+# (pick the explanation; each wrong option is a common misconception) and *investigate*
+# (change a setting, measure, report). Write your answer where the cell says
+# `...  # your code here` or `answer = None`, then run the `check("N.M", ...)` cell under it:
+# `✓ ... right.` and the model answer, or `✗ ... not yet`, what is wrong and a hint. Stuck?
+# `solution("N.M")` shows the model answer and where the reference solution is.
+
+# %% [markdown] tags=["room"]
+# ### Exercises
+#
+# Four kinds, at the end of every notebook: *implement* (extend the code shown), *predict* (a
+# number, before the cell that shows it), *explain* (each wrong option a common
+# misconception), *investigate* (change a setting, measure, report). A check under each
+# answer says "right" and shows the model answer, or "not yet" with a hint.
+
+# %% [markdown]
+# ### Ask the room, and the pictures
+#
+# A cell starting **Ask the room.** is a question for a lecture: collect guesses, then run
+# the next cell, which answers it. In every chart a method keeps one colour and one marker;
+# verdicts (robust ✓, attacked ✗, unknown ?) carry a symbol as well as a colour.
+
+# %% [markdown]
 # ## Where each idea appears
 #
 # | notebook | ideas |
 # | --- | --- |
-# | 1 | the inner maximization; why ReLU loss surfaces make it hard; the model zoo |
-# | 2 | FGSM; the clamp |
+# | 1 | why ReLU networks make it hard; the three sides; the model zoo |
+# | 2 | FGSM; when one step is exact; the clamp |
 # | 3 | PGD: plain and normalized steps, random restarts |
-# | 4 | steepest ascent per norm; projections; $\ell_\infty$ vs $\ell_2$ perturbations |
-# | 5 | targeted attacks and the margin; $\ell_2$ attacks; radii across norms; other attacks |
-# | 6 | the MILP: exact worst-case margins; big-M; interval bounds for $l$, $u$ |
+# | 4 | steepest ascent under $\ell_\infty$ and $\ell_2$; $\ell_2$ PGD; radii across norms |
+# | 5 | targeted attacks; attacks as ball + objective + optimiser |
+# | 6 | the MILP: exact margins, big-M |
 # | 7 | the LP relaxation and its fake adversarial points |
-# | 8 | interval bound propagation with an analytic last layer |
-# | 9 | CROWN-style linear bounds; certified accuracy over a test set |
-#
+# | 8 | interval bound propagation |
+# | 9 | CROWN-style linear bounds; certified accuracy |
+
+# %% [markdown]
 # ## References
 #
 # * Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, chapter 3,
