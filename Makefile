@@ -113,21 +113,25 @@ clean-venv:
 	rm -rf $(VENV)
 
 # --- The course where its readers are: book, slides, installs -----------------------------
-# The book's and the slides' tools (Sphinx, myst-nb, nbconvert) are the "book" extra;
-# reveal.js and MathJax come from npm into build/web (tools/web_assets.py).
-BOOK_STAMP := $(VENV)/.installed-book
+# The book and the slides are rendered from the committed notebooks: they need only the
+# "book" extra (Sphinx, myst-nb, nbconvert, ...), in an environment of their own, without
+# PyTorch or JupyterLab (tools/book_env.py). reveal.js and MathJax come from npm into
+# build/web (tools/web_assets.py).
+BOOK_VENV  := .venv-book
+BOOK_PY    := $(BOOK_VENV)/bin/python
+BOOK_STAMP := $(BOOK_VENV)/.installed
 
-$(BOOK_STAMP): pyproject.toml | $(STAMP)
-	$(PY) -m pip install --quiet -e ".[book]"
+$(BOOK_STAMP): pyproject.toml
+	$(PYTHON_BOOT) tools/book_env.py $(BOOK_VENV)
 	touch $@
 
 # A static website of the course from the committed notebooks: build/book/html/index.html.
 book: $(BOOK_STAMP)
-	$(PY) tools/book.py
+	$(BOOK_PY) tools/book.py
 
 # Every notebook as a reveal.js deck: build/slides/NN_name.slides.html.
 slides: $(BOOK_STAMP)
-	$(PY) tools/slides.py
+	$(BOOK_PY) tools/slides.py
 
 # The built book, one deck and RISE in headless Chromium.
 test-site: book slides

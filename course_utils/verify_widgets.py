@@ -78,7 +78,9 @@ def logit_bounds_widget(models: dict, X, y, epsilon: float = 0.1, index: int = 0
         return [fig, "lower: " + " ".join(f"{v:9.2f}" for v in l[0].tolist()) + "\n"
                      "upper: " + " ".join(f"{v:9.2f}" for v in u[0].tolist())]
 
-    return LiveFigure(draw, _model_epsilon_image(models, model, epsilon, 0.2, 0.005, index, len(X)))
+    return LiveFigure(draw, _model_epsilon_image(models, model, epsilon, 0.2, 0.005, index, len(X)),
+                      caption="Moving ε or the image, or changing the model, redraws the interval bound on "
+                              "every logit and prints the bounds.")
 
 
 # --- precomputed or live ---------------------------------------------------------------------
@@ -183,7 +185,8 @@ def bound_comparison_widget(models: dict, X, y, epsilon: float = 0.02, index: in
 
     controls = _model_epsilon_image(models, model, epsilon, eps_max, 0.01, index, n)
     controls["live"] = widgets.Checkbox(value=live, description=LIVE_LABEL)
-    return LiveFigure(draw, controls)
+    return LiveFigure(draw, controls, caption="Moving ε or the image, or changing the model, redraws every "
+                                              "method's bound on each target's margin, and the table under it.")
 
 
 def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "crown", model: str = None,
@@ -233,4 +236,5 @@ def certified_widget(models: dict, X, y, epsilon: float = 0.02, method: str = "c
     controls.pop("index")
     controls["method"] = widgets.Dropdown(options=list(METHODS), value=method, description="method")
     controls["live"] = widgets.Checkbox(value=live, description=LIVE_LABEL)
-    return LiveFigure(draw, controls)
+    return LiveFigure(draw, controls, caption="Moving ε or changing the model or the method redraws the "
+                                              "verdict of every image and the accuracies under the grid.")

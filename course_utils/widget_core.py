@@ -7,9 +7,11 @@ and no dependence on a plotting backend: it works the same in JupyterLab, under 
 and in a test). What it showed for a setting is kept (``cache_size`` settings per
 widget), so returning to a setting costs nothing.
 
-The widget's ``_repr_mimebundle_`` also carries the first figure it drew as
-``image/png``: a notebook shown without a kernel (a static book, GitHub) shows that
-picture where the live widget would be; JupyterLab with a kernel prefers the widget.
+The widget's ``_repr_mimebundle_`` also carries a still of it as ``image/png``: the first
+figure it drew with a caption strip underneath that says it is a still, names the
+controls and says what moving them shows (:func:`still_png`). A notebook shown without a
+kernel (a static book, GitHub, a deck) shows that picture where the live widget would be;
+JupyterLab with a kernel prefers the widget.
 
 ``renders`` counts the redraws, and ``move(name, value)`` sets one control and returns
 the seconds until the output was redrawn (``benchmarks/widget_timing.py``, the tests).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -26,6 +29,7 @@ from typing import Callable, Dict, Iterable, Optional
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 PNG_DPI = 100
@@ -55,6 +59,30 @@ def _as_output(item) -> dict:
     raise TypeError(f"a widget's draw function returns strings and matplotlib figures, got {type(item).__name__}")
 
 
+CAPTION_PT = 9
+"""Font size of a still's caption (points)."""
+
+
+def still_png(png: str, controls: Iterable[str], caption: str) -> str:
+    """A still of a widget: ``png`` (base64, the first figure the widget drew) above a
+    caption strip, "A still of a live widget (controls: ...). <caption>". Returns base64."""
+    image = plt.imread(io.BytesIO(base64.b64decode(png)), format="png")
+    height, width = image.shape[:2]
+    text = f"A still of a live widget (controls: {', '.join(controls)})."
+    text = textwrap.fill(f"{text} {caption}".strip(), max(40, int(width / (0.55 * CAPTION_PT * PNG_DPI / 72))))
+    strip = (text.count("\n") + 1.8) * 1.35 * CAPTION_PT * PNG_DPI / 72
+    fig = Figure(figsize=(width / PNG_DPI, (height + strip) / PNG_DPI), dpi=PNG_DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, strip / (height + strip), 1, height / (height + strip)))
+    ax.imshow(image, interpolation="none")
+    ax.axis("off")
+    fig.text(0.01, (strip - 0.6 * CAPTION_PT * PNG_DPI / 72) / (height + strip), text, fontsize=CAPTION_PT,
+             style="italic", va="top", ha="left", color="#333333")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PNG_DPI)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def _key(values: Dict[str, object]) -> tuple:
     return tuple(sorted((k, round(v, 9) if isinstance(v, float) else v) for k, v in values.items()))
 
@@ -69,13 +97,14 @@ class LiveFigure(widgets.VBox):
             before the redraw, to change other controls (e.g. a slider's range) in the
             same step: the widget redraws once.
         cache_size: how many settings' outputs to keep.
+        caption: what moving the controls shows, for the still (:func:`still_png`).
 
     The first draw runs at construction; an error there is raised (a broken widget
     fails its notebook), later errors are shown in the output.
     """
 
     def __init__(self, draw: Callable[..., Iterable], controls: Dict[str, widgets.ValueWidget],
-                 adjust: Optional[Callable] = None, cache_size: int = 32):
+                 adjust: Optional[Callable] = None, cache_size: int = 32, caption: str = ""):
         self._draw, self._adjust, self._cache_size = draw, adjust, int(cache_size)
         self._cache: "OrderedDict[tuple, tuple]" = OrderedDict()
         self._held = 0
@@ -87,7 +116,10 @@ class LiveFigure(widgets.VBox):
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.refresh(raise_errors=True)
-        self.static_png = next((o["data"]["image/png"] for o in self.out.outputs if "data" in o), None)
+        first = next((o["data"]["image/png"] for o in self.out.outputs if "data" in o), None)
+        shown_controls = [c.description for c in self.controls.values()
+                          if getattr(c, "description", "") and c.layout.display != "none"]
+        self.static_png = None if first is None else still_png(first, shown_controls, caption)
 
     def values(self) -> Dict[str, object]:
         """The controls' current values, by name."""

@@ -39,7 +39,9 @@ def inner_max_1d_widget(model, x0: float = 0.5, epsilon: float = 0.5) -> LiveFig
         return [plot_inner_max_1d(model, inner_max_1d(model, x0, epsilon))]
 
     return LiveFigure(draw, {"x0": _slider(widgets.FloatSlider, x0, -2.5, 2.5, 0.05, "x0"),
-                             "epsilon": _slider(widgets.FloatSlider, epsilon, 0.0, 1.5, 0.05, "ε")})
+                             "epsilon": _slider(widgets.FloatSlider, epsilon, 0.0, 1.5, 0.05, "ε")},
+                      caption="Moving x0 or ε moves the interval [x0 − ε, x0 + ε] along the curve, and the "
+                              "worst point inside it with it.")
 
 
 # --- chapter 3, FGSM / PGD / targeted / l2: attack any model, see the grid and the error ---
@@ -180,7 +182,9 @@ def attack_widget(models: dict, X, y, attack="pgd_linf", epsilon: float = 0.1, a
     eps0, alpha0 = memory[state["norm"]]
     controls = _attack_controls(models, names, eps0, ranges[state["norm"]], alpha0, alpha_range, num_iter,
                                 max_steps, y_targ, clamp)
-    return LiveFigure(draw, controls, adjust=adjust)
+    return LiveFigure(draw, controls, adjust=adjust,
+                      caption="Moving a control attacks the same images again: the pictures show the attacked "
+                              "digits and their predictions, the line above them the error rate.")
 
 
 def steepest_ascent_widget(f, grad, z0=(0.0, 0.0), epsilon: float = 1.0, alpha: float = 0.2,
@@ -197,4 +201,6 @@ def steepest_ascent_widget(f, grad, z0=(0.0, 0.0), epsilon: float = 1.0, alpha: 
 
     return LiveFigure(draw, {"epsilon": _slider(widgets.FloatSlider, epsilon, 0.1, 1.5, 0.05, "ε"),
                              "alpha": _slider(widgets.FloatSlider, alpha, 0.02, 1.0, 0.02, "α"),
-                             "num_iter": _slider(widgets.IntSlider, num_iter, 0, 40, 1, "steps")})
+                             "num_iter": _slider(widgets.IntSlider, num_iter, 0, 40, 1, "steps")},
+                      caption="Moving ε, α or the number of steps redraws both ascent paths and the balls "
+                              "they must stay in.")

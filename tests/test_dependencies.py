@@ -23,7 +23,7 @@ PIP_ONLY = {"tomli"}  # a backport for Python 3.10 (conda installs a newer Pytho
 # import names of course_utils's third-party imports -> their distribution names
 IMPORT_TO_DIST = {"torch": "torch", "numpy": "numpy", "scipy": "scipy", "matplotlib": "matplotlib",
                   "cvxpy": "cvxpy", "highspy": "highspy", "ipywidgets": "ipywidgets", "tqdm": "tqdm",
-                  "platformdirs": "platformdirs"}
+                  "platformdirs": "platformdirs", "IPython": "ipython"}
 TOOLS = {"pytest", "hypothesis", "nbval", "nbclient", "jupytext", "playwright", "jupyterlab"}
 
 

@@ -49,13 +49,32 @@ def test_live_figure_redraws_caches_and_batches():
     assert calls[-1] == (5, 5) and len(calls) == 3 and w.renders == 4
 
 
-def test_live_figure_carries_a_static_picture_of_its_first_state():
+def test_live_figure_carries_a_captioned_still_of_its_first_state():
+    import base64
+    import io
+
     w, _ = _counting_widget()
     bundle = w._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"] == w.static_png == w.pictures()[0]
+    assert bundle["image/png"] == w.static_png
+    still = plt.imread(io.BytesIO(base64.b64decode(w.static_png)), format="png")
+    first = plt.imread(io.BytesIO(base64.b64decode(w.pictures()[0])), format="png")
+    assert still.shape[1] == first.shape[1] and still.shape[0] > first.shape[0] + 20   # the caption strip
+    assert (still[: first.shape[0], :, :3] == first[:, :, :3]).mean() > 0.99           # the figure, unchanged above it
     w.move("a", 7)
     assert w._repr_mimebundle_()["image/png"] == bundle["image/png"]
+
+
+def test_every_widget_of_the_course_says_what_moving_it_shows():
+    """Each widget factory gives its still a caption of its own (the book shows the still)."""
+    import inspect
+
+    from course_utils import verify_widgets, widgets as course_widgets
+    factories = [f for m in (course_widgets, verify_widgets) for name, f in vars(m).items()
+                 if name.endswith("_widget") and inspect.isfunction(f)]
+    assert len(factories) >= 6
+    for f in factories:
+        assert 'caption="Moving' in inspect.getsource(f) or "caption=\"Moving" in inspect.getsource(f), f.__name__
 
 
 def test_live_figure_errors():

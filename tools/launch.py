@@ -77,3 +77,27 @@ def insert_setup_cell(nb: nbformat.NotebookNode, url: str) -> nbformat.NotebookN
     first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
     nb.cells.insert(first_code, cell)
     return nb
+
+
+def launch_links(url: str, path: str, branch: str = "main") -> dict[str, str]:
+    """Where the notebook at ``path`` (relative to the repository's root, e.g.
+    ``notebooks/02_fgsm.ipynb``) opens, for a repository at ``url``: ``{"Colab": ...,
+    "Binder": ..., "Repository": ...}``.
+
+    Colab opens notebooks from GitHub: its link takes the owner and the repository's name
+    from the last two parts of ``url``'s path (``https://github.com/OWNER/REPO``). Binder
+    builds any git repository (``binder/`` holds its recipe) and opens JupyterLab there.
+    """
+    from urllib.parse import quote, urlsplit
+
+    if not url.startswith("https://"):
+        raise ValueError(f"url must be the repository's https:// address, got {url!r}")
+    parts = [p for p in urlsplit(url).path.split("/") if p]
+    if len(parts) < 2:
+        raise ValueError(f"url must name an owner and a repository (https://host/OWNER/REPO), got {url!r}")
+    owner, repo = parts[-2], parts[-1].removesuffix(".git")
+    lab = f"urlpath={quote(f'lab/tree/{path}')}"
+    binder = (f"https://mybinder.org/v2/gh/{owner}/{repo}/{branch}?{lab}" if urlsplit(url).netloc == "github.com"
+              else f"https://mybinder.org/v2/git/{quote(url, safe='')}/{branch}?{lab}")
+    return {"Colab": f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{path}",
+            "Binder": binder, "Repository": url}

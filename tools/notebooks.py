@@ -35,6 +35,7 @@ Tags the course uses (a learner never sees a marker comment in a cell):
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -112,14 +113,23 @@ def _numbered(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+LECTURE_ONLY = ("room", "notes")
+"""Tags of cells only the lecture edition has: a shorter version of a cell written for the
+room, and the speaker's notes."""
+
+
+def _tags(cell) -> list[str]:
+    return cell.metadata.get("tags", [])
+
+
 def learner_version(src: Path) -> nbformat.NotebookNode:
     """The learner's edition of ``src``, unexecuted: solution blocks stubbed out, cells
-    tagged ``solution`` dropped."""
+    tagged ``solution`` and the lecture's own cells dropped."""
     nb = read_source(src)
     cells = []
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
-        if "solution" in tags:
+        if "solution" in tags or set(LECTURE_ONLY) & set(tags):
             continue
         if "exercise" in tags:
             cell.source = strip_solutions(cell.source)
@@ -143,12 +153,49 @@ def solved_version(src: Path) -> nbformat.NotebookNode:
     """The solved edition of ``src``, unexecuted: the source as written, with the banner
     after its first cell (the title)."""
     nb = read_source(src)
+    nb.cells = [c for c in nb.cells if not set(LECTURE_ONLY) & set(_tags(c))]
     nb.cells.insert(1, banner(src))
+    return _numbered(slides.add_slide_metadata(nb))
+
+
+CHECK_CALL = re.compile(r'^check\("\d+\.\d+"', re.M)
+EXERCISE_HEADING = re.compile(r"^### (Exercise .+)$", re.M)
+
+
+def _exercise_list(cells) -> nbformat.NotebookNode:
+    """The lecture's one cell for the exercises: the heading and the exercises' titles."""
+    titles = [m for c in cells if c.cell_type == "markdown" for m in EXERCISE_HEADING.findall(c.source)]
+    return nbformat.v4.new_markdown_cell("## Exercises\n\n" + "\n".join(f"- {t}" for t in titles)
+                                         + "\n\nIn the notebook, after the lecture.")
+
+
+def lecture_version(src: Path) -> nbformat.NotebookNode:
+    """The lecture edition of ``src`` (``notebooks/lectures/``: RISE runs it live, and the
+    decks are exported from it), unexecuted: the learner's edition with the cells written
+    for the room (``room``) and the speaker's notes (``notes``), without the cells kept for
+    the reader (``notebook-only``), the checks (``hide-input``) and the exercises (one
+    cell lists their titles)."""
+    nb = read_source(src)
+    cells, in_exercises, exercises = [], False, []
+    for cell in nb.cells:
+        tags, heading = _tags(cell), cell.source.startswith("## ") if cell.cell_type == "markdown" else False
+        if heading:
+            in_exercises = cell.source.startswith("## Exercises")
+            if in_exercises:
+                cells.append(None)                     # the place of the exercise list
+        if in_exercises:
+            exercises.append(cell)
+        elif not ({"solution", "exercise", "hide-input", "notebook-only"} & set(tags) or CHECK_CALL.search(cell.source)):
+            cells.append(cell)
+    nb.cells = [_exercise_list(exercises) if c is None else c for c in cells]
     return _numbered(slides.add_slide_metadata(nb))
 
 
 EDITIONS = {"learner": (learner_version, NB_DIR), "solved": (solved_version, SOLVED_DIR)}
 """Edition -> (its unexecuted notebook from a source, the folder it is saved in)."""
+LECTURE_DIR = NB_DIR / "lectures"
+"""The lecture editions: not executed (a lecturer runs them; the decks borrow the learner's
+edition's outputs)."""
 
 
 def build(src: Path, editions=tuple(EDITIONS)) -> list[Path]:
@@ -165,7 +212,9 @@ def build(src: Path, editions=tuple(EDITIONS)) -> list[Path]:
         nbformat.write(nb, target)
         print(f"{target.relative_to(ROOT)}: {len(nb.cells)} cells, executed in {time.perf_counter() - start:.0f} s")
         targets.append(target)
-    return targets
+    lecture = LECTURE_DIR / (src.stem + ".ipynb")
+    nbformat.write(lecture_version(src), lecture)
+    return targets + [lecture]
 
 
 def sync(ipynb: Path) -> Path:
@@ -209,6 +258,10 @@ def mismatches() -> list[str]:
                                 f"NB={ipynb.stem}` (or `tools/notebooks.py sync` if you edited the solved edition)")
         for stem in sorted(set(sources) - {p.stem for p in folder.glob("*.ipynb")}):
             problems.append(f"{SRC_DIR.relative_to(ROOT)}/{stem}.py: its {edition} edition was never built")
+    for stem, src in sorted(sources.items()):
+        lecture = LECTURE_DIR / f"{stem}.ipynb"
+        if not lecture.is_file() or signature(nbformat.read(lecture, as_version=4)) != signature(lecture_version(src)):
+            problems.append(f"{lecture.relative_to(ROOT)}: missing or differs from its source; run `make notebooks NB={stem}`")
     return problems
 
 

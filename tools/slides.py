@@ -1,31 +1,34 @@
-"""Slides for the live lecture: slide metadata derived from each notebook's structure, and
-the export of every notebook to a reveal.js deck that works offline.
+"""Decks for the live lecture: slide metadata derived from each notebook's structure, and
+the export of every lecture to a reveal.js deck that works offline.
 
-**Slide metadata** (what RISE in JupyterLab and nbconvert's reveal.js export read, the
-cell's ``metadata.slideshow.slide_type``) is not written by hand: :func:`add_slide_metadata`
+A deck is the **lecture edition** of a notebook (``notebooks/lectures/NN_name.ipynb``, made
+by ``tools/notebooks.py``): the learner's text without its checks and exercises, with the
+cells written for the room (tag ``room``) in place of those kept for the reader (tag
+``notebook-only``), and the speaker's notes (tag ``notes``). RISE runs that notebook live
+in JupyterLab; ``make slides`` exports it, with the outputs of the executed learner's
+edition, to a static deck.
+
+**Slide metadata** (what RISE and nbconvert's reveal.js export read, the cell's
+``metadata.slideshow.slide_type``) is not written by hand: :func:`add_slide_metadata`
 derives it, so it follows the notebook as the notebook changes.
 
-* the first cell (the title) and every markdown cell with a ``## `` heading start a new
-  slide; a ``### `` heading starts a sub-slide (reveal.js: one step down);
+* the first cell (the title) and every markdown cell that starts with a ``## `` heading
+  start a new slide; a ``### `` heading starts a sub-slide (reveal.js: one step down);
 * any other markdown cell that follows a code cell starts a sub-slide too, so each
   explanation is shown with the code and output that follow it, one screen at a time;
+* a question for the room (tag ``question``) is alone on its slide, and the cell after it
+  (its answer) starts the next one;
+* the notebook's first code cell (its imports) and the set-up cell are left out;
 * any other cell continues the current slide (``-``);
-* cell tags override the structure: ``slide`` starts a slide (a widget, a question for
-  the room), ``subslide`` a sub-slide, ``fragment`` appears on the next key press,
-  ``slide-skip`` leaves the cell out of the slides (long derivations, plumbing; the
-  set-up cell ``course-setup`` is always skipped), ``notes`` makes it speaker notes.
-
-The notebook build calls it on every notebook before saving::
-
-    from slides import add_slide_metadata
-    add_slide_metadata(nb)
+* cell tags override the structure: ``slide`` starts a slide, ``subslide`` a sub-slide,
+  ``fragment`` appears on the next key press, ``slide-skip`` leaves the cell out of the
+  slides, ``notes`` makes it speaker notes.
 
 **Export**: ``python tools/slides.py [NAME ...]`` (``make slides``) writes
-``build/slides/NN_name.slides.html`` for every notebook, from its committed outputs (no
-re-execution), with reveal.js, MathJax and require.js copied beside the decks
-(:mod:`web_assets`): the folder can be opened from disk or put on any web server.
-Widgets show the static picture saved in their output (a deck has no kernel); present
-them live with RISE in JupyterLab (``make lab``, then "Render as slideshow").
+``build/slides/NN_name.slides.html`` for every lecture, with reveal.js, MathJax and
+require.js copied beside the decks (:mod:`web_assets`): the folder can be opened from disk
+or put on any web server. Widgets show their captioned still (a deck has no kernel);
+present them live with RISE in JupyterLab.
 """
 
 from __future__ import annotations
@@ -51,31 +54,56 @@ TAG_TYPES = {"slide": "slide", "subslide": "subslide", "fragment": "fragment",
 """Cell tag -> slide type; a tag wins over the cell's place in the structure."""
 
 
-def slide_type(cell: dict, previous: dict | None) -> str:
-    """The reveal.js slide type of ``cell``, which follows ``previous`` (``None`` for the
-    first cell); the rules are in the module docstring."""
-    for tag in cell.get("metadata", {}).get("tags", []):
+def slide_type(cell: dict, previous: dict | None, first_code: bool = False) -> str:
+    """The reveal.js slide type of ``cell``, which follows the shown cell ``previous``
+    (``None`` for the first cell); ``first_code``: it is the notebook's first code cell
+    other than the set-up cell. The rules are in the module docstring."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    for tag in tags:
         if tag in TAG_TYPES:
             return TAG_TYPES[tag]
-    if previous is None:
+    if previous is None or "question" in tags:
         return "slide"
+    if "question" in previous.get("metadata", {}).get("tags", []):
+        return "subslide"
+    if first_code:
+        return "skip"
     if cell.get("cell_type") == "markdown":
         source = cell.get("source", "")
-        if re.search(r"^## ", source, re.MULTILINE):
+        if source.startswith("## "):
             return "slide"
-        if re.search(r"^### ", source, re.MULTILINE) or previous.get("cell_type") == "code":
+        if source.startswith("### ") or previous.get("cell_type") == "code":
             return "subslide"
     return "-"
 
 
 def add_slide_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Set ``metadata.slideshow.slide_type`` on every cell of ``nb`` (in place; returns ``nb``)."""
-    previous = None
+    previous, seen_code = None, False
     for cell in nb.cells:
-        cell.setdefault("metadata", {})["slideshow"] = {"slide_type": slide_type(cell, previous)}
-        if slide_type(cell, previous) not in ("skip", "notes"):
+        setup = "course-setup" in cell.get("metadata", {}).get("tags", [])
+        first_code = cell.get("cell_type") == "code" and not setup and not seen_code
+        kind = slide_type(cell, previous, first_code)
+        cell.setdefault("metadata", {})["slideshow"] = {"slide_type": kind}
+        seen_code |= cell.get("cell_type") == "code" and not setup
+        if kind not in ("skip", "notes"):
             previous = cell
     return nb
+
+
+def with_outputs(lecture: nbformat.NotebookNode, learner: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``lecture`` (unexecuted) with each code cell's outputs taken from the executed
+    ``learner`` edition: the code cells of a lecture are the learner's, in the same order."""
+    code = iter(c for c in learner.cells if c.cell_type == "code")
+    for cell in lecture.cells:
+        if cell.cell_type != "code":
+            continue
+        match = next((c for c in code if c.source == cell.source), None)
+        if match is None:
+            raise ValueError(f"a lecture's code cell is not in the learner's edition: {cell.source[:80]!r}; "
+                             "rebuild the notebooks")
+        cell.outputs, cell.execution_count = match.outputs, match.execution_count
+    return lecture
 
 
 def deck_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -109,8 +137,9 @@ def exporter():
 
 
 def export(names: list[str] | None = None, out_dir: Path = OUT_DIR) -> list[Path]:
-    """Export the named notebooks (default: all) to ``out_dir``; returns the decks' paths."""
-    paths = sorted(NB_DIR.glob("*.ipynb")) if not names else [NB_DIR / f"{Path(n).stem}.ipynb" for n in names]
+    """Export the named lectures (default: all) to ``out_dir``; returns the decks' paths."""
+    lectures = NB_DIR / "lectures"
+    paths = sorted(lectures.glob("*.ipynb")) if not names else [lectures / f"{Path(n).stem}.ipynb" for n in names]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"no such notebook: {', '.join(missing)}")
@@ -118,7 +147,8 @@ def export(names: list[str] | None = None, out_dir: Path = OUT_DIR) -> list[Path
     web_assets.copy_tree(web_assets.SLIDES, out_dir / "assets")
     exp, decks = exporter(), []
     for path in paths:
-        nb = deck_notebook(nbformat.read(path, as_version=4))
+        learner = nbformat.read(NB_DIR / path.name, as_version=4)
+        nb = deck_notebook(with_outputs(nbformat.read(path, as_version=4), learner))
         html, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         deck = out_dir / f"{path.stem}.slides.html"
         deck.write_text(html)

@@ -49,12 +49,19 @@ def node_modules() -> Path:
     if modules.is_dir() and stamp.is_file() and stamp.read_text() == _lock_hash():
         return modules
     if shutil.which("npm") is None:
-        raise FileNotFoundError("npm is needed to fetch reveal.js and MathJax (Debian/Ubuntu: apt-get install npm)")
+        raise SystemExit("The book and the slides need npm, to fetch reveal.js and MathJax "
+                         "(Debian/Ubuntu: apt-get install npm).")
     NODE_DIR.mkdir(parents=True, exist_ok=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copy2(PINS / name, NODE_DIR / name)
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
-                   cwd=NODE_DIR, check=True)
+    run = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
+                         cwd=NODE_DIR, capture_output=True, text=True)
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["(npm printed nothing)"])[-1]
+        raise SystemExit(f"The book and the slides need reveal.js and MathJax from the npm registry (the "
+                         f"versions in tools/web/package-lock.json), and npm could not get them (no network, "
+                         f"and not in npm's cache?): connect once, or copy build/web/ from a machine that "
+                         f"built the book. npm said: {last}")
     stamp.write_text(_lock_hash())
     return modules
 

@@ -147,12 +147,10 @@ def _order(exercise_id: str):
 
 def _show_markdown(text: str) -> None:
     """``text`` rendered as Markdown in a notebook (mathematics included), printed elsewhere."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import Markdown, display
-    except ImportError:
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
+    from IPython import get_ipython
+    from IPython.display import Markdown, display
+
+    if get_ipython() is not None:
         display(Markdown(text))
     else:
         print(text)
