@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..attacks import pgd_linf
+from ..checks import approx
 from ..data import eval_subset
 from ..models import load_model
 from .core import Exercise, NotYet, call, multiple_choice, tensor
@@ -44,7 +45,7 @@ def _predict_reach(answer) -> str:
     if not 0 <= share <= 1:
         raise NotYet(f"a share lies between 0 and 1, got {share:g}", "0.5 means half of the entries (not 50)")
     if abs(share - truth) <= REACH_TOL:
-        return f"one raw step of 1e4 takes {truth:.1%} of the 78,400 entries to ±ε."
+        return f"one raw step of 1e4 takes a share {approx(truth)} of the 78,400 entries to ±ε."
     if share > truth:
         raise NotYet("far fewer entries reach the edge",
                      "the mean |g_i| can be carried by a few images with huge gradients; what does a "
@@ -104,8 +105,8 @@ def _pgd_momentum(fn) -> str:
     got = tensor(call(fn, learners, X.clone(), y.clone(), *_MOMENTUM_SETTING.values()), X.shape, "δ")
     if _agreement(got, want) >= AGREE:
         moved = float((want != pgd_linf(model, X, y, 0.1, 0.02, 10, clamp=False)).float().mean())
-        return (f"the MI-FGSM δ on {len(y)} test images (μ = 1, 10 steps of 0.02); {moved:.0%} of its entries differ "
-                "from pgd_linf's.")
+        return (f"the MI-FGSM δ on {len(y)} test images (μ = 1, 10 steps of 0.02); a share {approx(moved, 2)} of "
+                "its entries differ from pgd_linf's.")
     if got.abs().max() > _MOMENTUM_SETTING["epsilon"] + 1e-6:
         raise NotYet(f"δ leaves the ε-ball: its largest entry is {got.abs().max():.3g}",
                      "clip δ to [-ε, ε] after every step")
@@ -159,7 +160,7 @@ def _investigate_alphas(answer) -> str:
     off = [a for a in ALPHAS if abs(got[a] - want[a]) > 2 / 500]
     if not off:
         return ("measured on the first 500 images: " +
-                ", ".join(f"α = {a:g}: {want[a]:.3f}" for a in ALPHAS) + ".")
+                ", ".join(f"α = {a:g}: {approx(want[a])}" for a in ALPHAS) + ".")
     if all(abs(got[a] - v) <= 2 / 500 for a, v in measure_alphas(clamp=False).items()):
         raise NotYet("these are the errors with the clamp off",
                      "valid images: call the package's pgd_linf without clamp=False (the clamp is on by default)")

@@ -9,6 +9,7 @@ from typing import Dict, Tuple
 import torch
 
 from ..attacks import pgd_l2, pgd_linf
+from ..checks import approx
 from ..data import eval_subset
 from ..evaluate import error_per_step
 from ..models import load_model
@@ -52,7 +53,7 @@ def _predict_steps(answer) -> str:
     if off:
         raise NotYet(f"your error after {' and '.join(str(k) for k in off)} step{'s' if off != [1] else ''} "
                      f"is more than {STEP_TOL} away", _STEP_HINTS[off[0]])
-    return "measured: " + ", ".join(f"{t:.3f} after {k} step{'s' * (k > 1)}" for k, t in zip(STEPS, truth)) + "."
+    return "measured: " + ", ".join(f"{approx(t)} after {k} step{'s' * (k > 1)}" for k, t in zip(STEPS, truth)) + "."
 
 
 # --- 4.2: the projection onto the l1 ball --------------------------------------------------------------
@@ -186,7 +187,7 @@ def _investigate_radii(answer) -> str:
         got[key] = float(value)
     off = [k for k in RADII if abs(got[k] - want[k]) > 2 / 500]
     if not off:
-        return "measured on the first 500 images: " + ", ".join(f"{k}: {want[k]:.3f}" for k in RADII) + "."
+        return "measured on the first 500 images: " + ", ".join(f"{k}: {approx(want[k])}" for k in RADII) + "."
     if all(abs(got[k] - v) <= 2 / 500 for k, v in measure_radii(clamp=False).items()):
         raise NotYet("these are the errors with the clamp off", "valid images: leave the clamp on (the default)")
     raise NotYet(f"{', '.join(off)}: differs from this check's measurement",
@@ -217,9 +218,9 @@ MODEL_ANSWERS = {
         "against $\\ell_\\infty$'s 0.86); at the chapter's $\\epsilon = 2$ it is the stronger (0.96). "
         "Equal volume does not mean an equally strong attack: almost all of the cube's volume lies at "
         "$\\ell_2$ length about 1.6 from its centre, inside the $\\ell_2$ ball of radius 2, but PGD heads "
-        "for the corners (its $\\delta$ is longer than every random point of the cube). The chapter took $\\epsilon = 2$, 'a bit larger' than 1.35. To "
-        "compare threat models, compare what they let a perturbation do to an image (how many pixels, "
-        "by how much), not their volumes."),
+        "for the corners (its $\\delta$ is longer than every random point of the cube). The chapter took "
+        "$\\epsilon = 2$, 'a bit larger' than 1.35. To compare threat models, compare what they let a "
+        "perturbation do to an image (how many pixels, by how much), not their volumes."),
     "4.5": (
         "**d.** A projection returns the *nearest* point of the set; for the $\\ell_2$ ball that is "
         "$\\epsilon z / \\|z\\|_2$ when $z$ is outside: the direction kept, the length cut to $\\epsilon$. "

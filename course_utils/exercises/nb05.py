@@ -8,12 +8,13 @@ from typing import List
 import torch
 
 from ..attacks import pgd_linf_targ, projected_steepest_ascent, target_margin
+from ..checks import approx
 from ..data import eval_subset
 from ..models import load_model
 from .core import Exercise, NotYet, call, multiple_choice, tensor
 
 _margin_elsewhere = multiple_choice(
-    "a", "0 beat the true class (m_0 < 0) on most of them, and a third class then beat 0.",
+    "a", "0 beat the true class (m_0 < 0) on most of them, and a third class beat 0 as well.",
     {"b": ("the attack pushes z_0 up and z_y down: on most of these images z_0 has passed z_y",
            "a prediction that is neither y nor 0 only needs a third class above both; look at z_0 − z_y"),
      "c": ("the attack does not stop at m_0 = 0: the loop takes all 40 steps, pushing z_0 − z_y further",
@@ -73,8 +74,8 @@ def _least_likely(fn) -> str:
     if _agreement(got, want) >= AGREE:
         with torch.no_grad():
             hit = float((model(X + want).argmax(1) == targets).float().mean())
-        return (f"the least-likely-class attack on {len(y)} test images (ε = 0.2); it reaches the target on "
-                f"{hit:.0%} of them.")
+        return (f"the least-likely-class attack on {len(y)} test images (ε = 0.2); it reaches the target on a "
+                f"share {approx(hit, 2)} of them.")
     for mistake, reason, hint in _least_likely_mistakes(model, X, y):
         if _agreement(got, mistake()) >= AGREE:
             raise NotYet(reason, hint)
@@ -128,8 +129,8 @@ def _investigate_targets(answer) -> str:
     off = [t for t in range(10) if abs(got[t] - want[t]) > 0.02]
     if not off:
         ranked = sorted(range(10), key=lambda t: want[t])
-        return (f"hardest target {ranked[0]} ({want[ranked[0]]:.2f}), easiest {ranked[-1]} "
-                f"({want[ranked[-1]]:.2f}).")
+        return (f"hardest target {ranked[0]} ({approx(want[ranked[0]], 2)}), easiest {ranked[-1]} "
+                f"({approx(want[ranked[-1]], 2)}).")
     if all(abs(g - w) <= 0.02 for g, w in zip(got, measure_targets(epsilon=0.1))):
         raise NotYet("these are the shares at ε = 0.1", "the exercise asks for ε = 0.2")
     raise NotYet(f"the share for target{'s' * (len(off) > 1)} {', '.join(map(str, off))} differs from this "

@@ -143,10 +143,10 @@ check_claim(all(bool(s.max() / s.min() > between) for s in per_image.values()),
 # %% [markdown]
 # The average misled. The CNN's entries span more than eleven orders of magnitude, and ten
 # images with large gradients carry over 90% of the average. The median image's raw step
-# moves its entries by about $\epsilon / 20$ on average; one step of $10^4$ takes only about a
-# fifth of all entries to $\pm\epsilon$. Scales differ between networks (the median 2-layer image's is
-# about a thousand times the median CNN image's) and, by more, between the images of one
-# network: each network's images span over three orders of magnitude.
+# moves its entries by about $\epsilon / 20$ on average; one step of $10^4$ takes only about
+# a fifth of all entries to $\pm\epsilon$. Scales differ between networks (the median
+# 2-layer image's is about a thousand times the median CNN image's) and, by more, between
+# the images of one network: each network's images span over three orders of magnitude.
 #
 # ## Many raw steps
 
@@ -214,7 +214,8 @@ check_claim(past_edge[0] < 0.3 and all(p > 0.5 for p in past_edge[2:]),
 # After 20 steps, 94% of the entries sit at $\pm\epsilon$. The first steps raise the loss,
 # and the gradient grows with it: after two steps the median entry is about ten thousand
 # times larger than at $\delta = 0$, and from the third step on most raw steps overshoot and
-# are cut to $\pm\epsilon$. The grid above is the chapter's picture (it runs 1000 steps; we run 20).
+# are cut to $\pm\epsilon$. The grid above is the chapter's picture (it runs 1000 steps;
+# we run 20).
 #
 # ## The chapter in code: normalised steps, `pgd_linf`
 #
@@ -360,9 +361,9 @@ check_claim(all(full["pgd_linf", True][n] < full["pgd_linf", False][n] for n in 
 #
 # ## Random restarts
 #
-# PGD climbs to a local maximum of the loss in the ball, and which one depends on where it
-# starts. The chapter's last trick: start from several random points of the ball, run PGD
-# from each, and keep **per image** the $\delta$ with the highest loss.
+# PGD climbs from where it starts, and a climb can stall on a lower hill of the loss: where
+# it ends depends on the start. The chapter's last trick: start from several random points
+# of the ball, run PGD from each, and keep **per image** the $\delta$ with the highest loss.
 
 # %%
 def pgd_linf_rand(model, X, y, epsilon, alpha, num_iter, restarts, generator):

@@ -346,8 +346,9 @@ check_claim(bool((unchanged & (X[:3] == 0)).sum() > 0.9 * unchanged.sum()),
 # %% [markdown]
 # The $\ell_\infty$ attack spreads a small change over many pixels: more than half move by
 # more than 0.05, none by more than 0.1, and its $\delta$ is on average *longer* in
-# $\ell_2$ than the whole $\ell_2$ budget. The $\ell_2$ attack concentrates: a quarter of the pixels move by
-# more than 0.05, one in seven by more than 0.1, beyond anything the $\ell_\infty$ ball allows.
+# $\ell_2$ than the whole $\ell_2$ budget. The $\ell_2$ attack concentrates: a quarter of
+# the pixels move by more than 0.05, one in seven by more than 0.1, beyond anything the
+# $\ell_\infty$ ball allows.
 # In the maps (one colour scale; orange adds ink, purple removes it) the $\ell_\infty$ maps
 # are flat, with white left mostly on the background, where the clamp forbids lightening a
 # white pixel; the $\ell_2$ maps are pale (seven pixels in ten move by less than 0.05) with a

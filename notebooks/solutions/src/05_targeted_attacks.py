@@ -105,7 +105,7 @@ plt.show()
 # On the images of the 30 now classified as neither their label nor 0, what is the sign of
 # the margin $m_0 = z_y - z_0$? Answer before the next cell counts.
 #
-# - `"a"`: negative on most: 0 overtook the true class, then a third class overtook 0
+# - `"a"`: negative on most: 0 beat the true class, and a third class beat 0 as well
 # - `"b"`: positive on all: the true class still beats 0, and a third class beats both
 # - `"c"`: zero on all: the attack stops moving once $z_0$ has caught up with $z_y$
 # - `"d"`: undefined: $m_0$ is a margin only for the images the network classifies as 0
