@@ -14,10 +14,15 @@ models), so an answer that passes is the chapter's algorithm.
 
 The exercises of notebook NN live in ``course_utils/exercises/nbNN.py`` as a table
 ``EXERCISES = {id: Exercise(...)}``; :mod:`course_utils.exercises.core` holds the
-machinery (``NotYet``, the argument helpers). The reference solutions live in the notebook
-sources between ``# BEGIN SOLUTION`` and ``# END SOLUTION``; ``make student`` writes the
-notebooks without them (``tools/notebooks.py student``), and ``tests/test_exercises.py``
-runs every check on its solution, on the blank starter and on wrong answers.
+machinery (``NotYet``, the argument helpers, ``call``), and
+:mod:`course_utils.exercises.guard` what runs around the learner's code: private copies
+of its inputs, the time limit, no exit. A grader calls the learner's function with
+``call(fn, ...)`` and may compute its reference before or after: the learner never sees the
+grader's objects. The reference solutions live in the notebook sources between
+``# BEGIN SOLUTION`` and ``# END SOLUTION``; ``make student`` writes the notebooks without
+them (``tools/notebooks.py student``), and ``tests/test_exercises.py`` runs every check on
+its solution, on the blank starter, on wrong answers and on answers that misbehave (raise,
+exit, loop, change their inputs).
 """
 
 from .core import KINDS, Exercise, NotYet, Outcome, all_exercises, check, evaluate, solution

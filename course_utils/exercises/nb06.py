@@ -21,7 +21,7 @@ _P = np.array([0.8, -1.2, 0.6, -0.3])
 def _constraints(fn, z, z_hat, v, l, u) -> list:
     """The learner's rows, checked to be a list of cvxpy constraints."""
     import cvxpy as cp
-    rows = call(fn, z, z_hat, v, l, u)
+    rows = call(fn, z, z_hat, v, l, u, returns=(list, tuple, cp.constraints.constraint.Constraint))
     if isinstance(rows, cp.constraints.constraint.Constraint):
         rows = [rows]
     if not isinstance(rows, (list, tuple)) or not all(isinstance(r, cp.constraints.constraint.Constraint)
@@ -103,9 +103,10 @@ def _neuron_phases(fn) -> str:
         cases += [bounds[1], bounds[3]]
     counts = []
     for l, u in cases:
-        got = call(fn, l, u)
-        if not isinstance(got, (tuple, list)) or len(got) != 3:
-            raise NotYet("return three boolean tensors: (off, on, unstable)", "return off, on, unstable")
+        got = call(fn, l, u, returns=(tuple, list))
+        if len(got) != 3:
+            raise NotYet(f"return three boolean tensors (off, on, unstable), not {len(got)} values",
+                         "return off, on, unstable")
         got = [torch.as_tensor(g) for g in got]
         if any(g.shape != l.shape for g in got):
             raise NotYet(f"each mask must have the shape of l, {tuple(l.shape)}", "compare l and u entrywise")

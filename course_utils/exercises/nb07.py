@@ -22,7 +22,7 @@ def _z_range(fn):
     import cvxpy as cp
     n = len(_P)
     z, z_hat = cp.Variable(n), cp.Variable(n)
-    rows = call(fn, z, z_hat, _L, _U)
+    rows = call(fn, z, z_hat, _L, _U, returns=(list, tuple, cp.constraints.constraint.Constraint))
     if isinstance(rows, cp.constraints.constraint.Constraint):
         rows = [rows]
     if not isinstance(rows, (list, tuple)) or not all(isinstance(r, cp.constraints.constraint.Constraint)
