@@ -140,7 +140,8 @@ def measure_alphas(n: int = 500, clamp: bool = True) -> Dict[float, float]:
 def _reported(answer) -> Dict[float, float]:
     """The learner's ``{alpha: error}`` with the keys of ``ALPHAS``, values as floats."""
     if not isinstance(answer, dict):
-        raise NotYet(f"expected a dict {{alpha: error}}, got {type(answer).__name__}",
+        given = "a function" if callable(answer) else type(answer).__name__
+        raise NotYet(f"expected a dict {{alpha: error}}, got {given}",
                      f"build it as errors[alpha] = ... for alpha in {ALPHAS}")
     found = {}
     for alpha in ALPHAS:
