@@ -1,5 +1,5 @@
-"""Error rates under attack (chapter 3, "FGSM": ``epoch_adversarial``), and the
-notebooks' table of the chapter's figures beside the recorded and live ones.
+"""Error rates under attack (chapter 3, "FGSM": ``epoch_adversarial``), the error after
+each step of an attack (``error_per_step``), and the notebooks' tables of error rates.
 
 The full-test-set figures are recorded by ``python -m course_utils evaluate`` (see
 :mod:`course_utils.cli`) and read through :mod:`course_utils.records`.
@@ -8,7 +8,7 @@ The full-test-set figures are recorded by ``python -m course_utils evaluate`` (s
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -111,6 +111,42 @@ def epoch_adversarial(model: nn.Module, loader: DataLoader, attack: Callable, *a
     return total_err / seen, total_loss / seen
 
 
+def error_per_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsilon: float, alpha: float,
+                   num_iter: int, **kwargs) -> List[float]:
+    """The error rate of ``model`` after each step of one run of the attack loop.
+
+    Introduced in notebook 04 (how many steps does l∞ PGD need?). Runs
+    :func:`course_utils.attacks.projected_steepest_ascent` one step at a time, each step
+    starting where the last one ended, so the run is the one ``num_iter`` steps would make
+    and the ``k`` steps of every ``k`` come at the price of one run. ``kwargs`` go to the
+    loop (``norm``, ``clamp``, ``loss_fn``, ``normalize``). Shapes: ``X`` ``(n, ...)``,
+    ``y`` ``(n,)``.
+
+    Returns:
+        ``num_iter + 1`` error rates in [0, 1]: after 0 steps (the clean error), 1, ...,
+        ``num_iter``.
+    """
+    check_model(model)
+    X = check_images(X)
+    y = check_labels(X, y)
+    num_iter = check_count(num_iter, "num_iter", 0)
+    if "delta_init" in kwargs or "keep_best" in kwargs:
+        raise ValueError("error_per_step starts from delta = 0 and follows the last iterate: "
+                         "delta_init and keep_best are not allowed")
+    delta = torch.zeros_like(X)
+    errors = []
+    with evaluating(model):
+        for k in range(num_iter + 1):
+            if k:
+                delta = attacks.projected_steepest_ascent(model, X, y, epsilon, alpha, 1, delta_init=delta,
+                                                          **kwargs)
+            device, dtype = placement(model, X)
+            with torch.no_grad():
+                wrong = model((X + delta).to(device=device, dtype=dtype)).argmax(dim=1).cpu() != y.cpu()
+            errors.append(wrong.float().mean().item())
+    return errors
+
+
 def zero_attack(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *args, **kwargs) -> torch.Tensor:
     """No perturbation (``delta = 0``): ``epoch_adversarial`` with it gives the clean error."""
     return torch.zeros_like(check_images(X))
@@ -149,6 +185,41 @@ def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Di
     keys = [records.attack_key(attack, model, c) for model in live for c in (False, True)]
     lines.append(f"recorded: {records.origin('attack_errors', keys=keys)}")
     return "\n".join(lines)
+
+
+def error_table(columns: Dict[str, Dict[str, Optional[float]]], title: str = "", live: bool = False) -> str:
+    """Error rates as a text table: one row per model, one column per figure.
+
+    Introduced in notebook 03. ``columns``: column heading -> ``{model: error}`` (a missing
+    model or ``None`` prints "—"); rows in the order the models first appear. Figures print
+    with three decimals; ``live=True`` prints them as ``checks.approx`` does (``≈0.803``),
+    for a figure computed in the notebook whose last digit may differ on another CPU (back
+    it with ``checks.check_close``). Returns the table as one string.
+    """
+    if not isinstance(columns, dict) or not columns:
+        raise ValueError("columns must map at least one heading to {model: error}")
+    models: list = []
+    for heading, errors in columns.items():
+        if not isinstance(errors, dict):
+            raise ValueError(f"columns[{heading!r}] must be a dict {{model: error}}, got {type(errors).__name__}")
+        for model, e in errors.items():
+            if e is not None and not (isinstance(e, numbers.Real) and not isinstance(e, bool) and 0 <= e <= 1):
+                raise ValueError(f"columns[{heading!r}][{model!r}] must be an error rate in [0, 1] or None, got {e!r}")
+            if model not in models:
+                models.append(model)
+    shown = _live if live else _fmt_3
+    widths = [max(len(str(h)), 7) for h in columns]
+    name_width = max(len("model"), *(len(str(m)) for m in models))
+    lines = [title] if title else []
+    lines.append(f"{'model':{name_width}s}  " + "  ".join(f"{h:>{w}s}" for h, w in zip(columns, widths)))
+    for model in models:
+        lines.append(f"{model:{name_width}s}  " + "  ".join(
+            f"{shown(errors.get(model)):>{w}s}" for errors, w in zip(columns.values(), widths)))
+    return "\n".join(lines)
+
+
+def _fmt_3(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 def _check_live(live, n_live) -> None:

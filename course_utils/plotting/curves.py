@@ -1,5 +1,6 @@
 """Curves: the 1-D loss surface (notebook 01), steepest ascent in 2-D (notebook 04), error
-against ε (notebooks 02-05) and the loss along an attack's iterations (notebook 03)."""
+against ε (notebooks 02-04), error against the number of steps (notebook 04) and the loss
+along an attack's iterations (notebook 03)."""
 
 from __future__ import annotations
 
@@ -198,3 +199,63 @@ def plot_loss_curves(runs: Mapping[str, object], ylabel: str = "loss", logy: boo
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     return finish(ax, title)
+
+
+def _steps_curve(i: int, c: Mapping) -> None:
+    missing = [k for k in ("method", "error") if k not in c]
+    if missing:
+        raise ValueError(f"curves[{i}] lacks {missing}: each curve is a dict with 'method', 'error' (a number "
+                         "per step, from step 0; or one number, drawn level) and optionally 'model' and 'clamp'")
+    style.method_style(c["method"])
+
+
+def plot_error_vs_steps(curves: Sequence[Mapping], title: str = "", axes=None):
+    """Error rate against the number of attack steps, one panel per model.
+
+    Introduced in notebook 04 (l∞ PGD is FGSM with a small step, repeated: how many steps
+    does it need?).
+
+    Args:
+        curves: one dict per curve: ``method`` (a key of ``style.METHODS``, e.g. "pgd"),
+            ``error``: the error after 0, 1, 2, ... steps (a sequence; step 0 is the clean
+            error), or one number, drawn as a level dashed line across the panel (a
+            one-step attack such as "fgsm"); optional ``model`` (one panel per model, in
+            order of appearance) and ``clamp`` (False adds ", no clamp" to the legend).
+        title: the figure's title.
+        axes: optional axes, one per model.
+
+    Returns the figure.
+    """
+    if not curves:
+        raise ValueError("curves must hold at least one curve")
+    for i, c in enumerate(curves):
+        _steps_curve(i, c)
+    models = list(dict.fromkeys(c.get("model", "") for c in curves))
+    if axes is None:
+        fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models) + 0.6, 3.6), sharey=True,
+                                 squeeze=False)
+        axes = axes[0]
+    if len(axes) != len(models):
+        raise ValueError(f"axes must hold one axes per model ({len(models)}), got {len(axes)}")
+    for ax, model in zip(axes, models):
+        mine = [c for c in curves if c.get("model", "") == model]
+        longest = max((len(as_values(c["error"], "error")) for c in mine if not np.isscalar(c["error"])), default=2)
+        for c in mine:
+            kw = style.method_style(c["method"]).line_kw()
+            if c.get("clamp") is False:
+                kw["label"] += ", no clamp"
+            if np.isscalar(c["error"]):
+                kw.update(linestyle="--", marker=None)
+                ax.plot([0, longest - 1], [float(c["error"])] * 2, lw=1.4, **kw)
+            else:
+                values = as_values(c["error"], "error")
+                ax.plot(np.arange(len(values)), values, ms=4, lw=1.4, markevery=max(len(values) // 10, 1), **kw)
+        ax.set_xlabel("steps")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        finish(ax, model)
+    axes[0].set_ylabel("error rate")
+    if title:
+        axes[0].figure.suptitle(title, fontsize=10)
+    axes[0].figure.tight_layout()
+    return axes[0].figure
