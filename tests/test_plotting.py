@@ -339,3 +339,49 @@ def test_adversarial_polytope_picture():
     assert {p.get_label() for p in out.patches} == {style.METHODS["interval"].label + " (box)",
                                                     style.METHODS["lp"].label + ": outer bound"}
     assert len(out.collections) == 1
+
+
+def _sandwich():
+    """A bound_sandwich-shaped dictionary: at ε 0.01 the LP proves the margin positive, at
+    0.03 the attack's margin is negative, at 0.02 neither; the LP failed at 0.03 (None)."""
+    return {"epsilon": [0.0, 0.01, 0.02, 0.03], "targeted pgd": [3.0, 2.0, 0.5, -1.0],
+            "exact milp": [3.0, 1.8, -0.2, -1.5], "lp": [3.0, 0.4, -2.0, None],
+            "crown": [3.0, 0.9, -1.0, -4.0], "interval": [3.0, -1.0, -5.0, -9.0]}
+
+
+def test_bound_sandwich_draws_the_chosen_steps_the_band_and_the_verdicts():
+    sandwich = _sandwich()
+    fig = P.plot_bound_sandwich(sandwich)
+    labels = {l.get_label() for l in fig.axes[0].get_lines()}
+    assert all(any(l.startswith(style.method_style(s).label) for l in labels) for s in sandwich if s != "epsilon")
+    fig = P.plot_bound_sandwich(sandwich, steps=("targeted pgd", "exact milp", "lp"), shade=True, verdicts=True)
+    ax = fig.axes[0]
+    drawn = [l for l in ax.get_lines() if l.get_label().startswith(tuple(style.method_style(s).label
+                                                                        for s in SANDWICH_KEYS))]
+    assert {to_rgba(l.get_color()) for l in drawn} == {to_rgba(style.method_style(s).color)
+                                                        for s in ("targeted pgd", "exact milp", "lp")}
+    band = [c for c in ax.collections if c.get_label() == "the minimum lies in this band"]
+    assert len(band) == 1
+    ys = band[0].get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(-2.0) and ys.max() == pytest.approx(3.0)   # LP at 0.02 .. attack at 0
+    marks = {style.VERDICTS[v].color: v for v in style.VERDICTS}
+    found = {marks[l.get_color()]: list(l.get_xdata()) for l in ax.get_lines() if l.get_color() in marks}
+    # the LP proves ε 0 and 0.01; the attack wins at 0.03 although the LP has no value there
+    assert found == {"robust": [0.0, 0.01], "unknown": [0.02], "attacked": [0.03]}
+
+
+SANDWICH_KEYS = ("targeted pgd", "exact milp", "lp", "crown", "interval")
+
+
+def test_bound_sandwich_rejects_unknown_or_missing_steps():
+    sandwich = _sandwich()
+    with pytest.raises(ValueError, match="steps must name distinct series"):
+        P.plot_bound_sandwich(sandwich, steps=("targeted pgd", "pgd"))
+    with pytest.raises(ValueError, match="steps must be a sequence"):
+        P.plot_bound_sandwich(sandwich, steps="lp")
+    with pytest.raises(ValueError, match="sandwich has no series"):
+        P.plot_bound_sandwich({k: v for k, v in sandwich.items() if k != "crown"})
+    with pytest.raises(ValueError, match="need 'targeted pgd' and a relaxation"):
+        P.plot_bound_sandwich(sandwich, steps=("exact milp", "lp"), shade=True)
+    with pytest.raises(ValueError, match="need 'targeted pgd' and a relaxation"):
+        P.plot_bound_sandwich(sandwich, steps=("targeted pgd", "exact milp"), verdicts=True)

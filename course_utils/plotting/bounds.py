@@ -246,24 +246,105 @@ def plot_bound_widths(widths: Mapping[str, Sequence], layer_names: Optional[Sequ
     return finish(ax, title)
 
 
-def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = ""):
-    """Lower bounds (interval, CROWN, LP, MILP) and PGD's attack value on one objective
-    against ε, from ``certified.bound_sandwich`` (notebook 09). The true minimum (MILP)
-    lies between every lower bound and the attack; below the zero line nothing is
-    proven. Returns the figure."""
-    ax = new_axes(ax, (7, 4))
+SANDWICH_STEPS = ("targeted pgd", "exact milp", "lp", "crown", "interval")
+"""The series of ``certified.bound_sandwich`` that :func:`plot_bound_sandwich` can draw: an
+attack's margin (an upper bound on the minimum), the minimum itself, three lower bounds."""
+RELAXATION_STEPS = ("lp", "crown", "interval")
+"""The lower bounds among ``SANDWICH_STEPS``: relaxations of the network."""
+
+
+def _sandwich_steps(sandwich: Mapping, steps) -> tuple:
+    """``steps`` as a tuple of distinct names of ``SANDWICH_STEPS``, each a series of ``sandwich``."""
+    if isinstance(steps, str) or not hasattr(steps, "__iter__"):
+        raise ValueError(f"steps must be a sequence of names among {list(SANDWICH_STEPS)}, got {steps!r}")
+    steps = tuple(steps)
+    unknown = [s for s in steps if s not in SANDWICH_STEPS]
+    if not steps or unknown or len(set(steps)) != len(steps):
+        raise ValueError(f"steps must name distinct series among {list(SANDWICH_STEPS)}, got {list(steps)}")
+    missing = [s for s in ("epsilon", *steps) if s not in sandwich]
+    if missing:
+        raise ValueError(f"sandwich has no series {missing}: pass the dictionary of certified.bound_sandwich "
+                         "(or leave those steps out)")
+    return steps
+
+
+def _bracket(sandwich: Mapping, steps: tuple, eps: np.ndarray):
+    """``(best lower bound, attack's margin)`` per ε from the drawn relaxations and attack:
+    where the minimum can lie for all that those two sides know."""
+    relaxations = [s for s in steps if s in RELAXATION_STEPS]
+    if "targeted pgd" not in steps or not relaxations:
+        raise ValueError(f"shade and verdicts need 'targeted pgd' and a relaxation ({', '.join(RELAXATION_STEPS)}) "
+                         f"among steps, got {list(steps)}")
+    rows = [as_values(sandwich[s], s) for s in (*relaxations, "targeted pgd")]
+    if any(r.size != eps.size for r in rows):
+        raise ValueError(f"every series must hold one value per ε ({eps.size})")
+    with np.errstate(all="ignore"):
+        return np.fmax.reduce(rows[:-1]), rows[-1]
+
+
+_STRIP_LABELS = {"robust": "the relaxation proves it robust", "unknown": "neither side decides",
+                 "attacked": "the attack finds an example"}
+
+
+def _draw_verdict_strip(ax, eps: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+    """Along the top of ``ax``, one mark per ε: "robust" where the relaxation's bound is > 0,
+    "attacked" where the attack's margin is <= 0, "unknown" in between (or where missing)."""
+    verdicts = np.where(lower > 0, "robust", np.where(upper <= 0, "attacked", "unknown"))
+    strip = ax.get_xaxis_transform()          # x in data units, y in axes units
+    for verdict in ("robust", "unknown", "attacked"):
+        at = eps[verdicts == verdict]
+        if at.size:
+            v = style.verdict_style(verdict)
+            ax.plot(at, np.full(at.size, 0.93), v.marker, color=v.color, ms=8, mew=2, transform=strip,
+                    linestyle="none", label=f"{v.symbol} {_STRIP_LABELS[verdict]}")
+
+
+def _sandwich_limits(ax, sandwich: Mapping, steps: tuple, room_on_top: bool) -> None:
+    """Down to three times the lowest minimum (at least to -5, so that a relaxation's fall
+    shows); with ``room_on_top``, space above the curves for the verdict strip."""
+    floor = as_values(sandwich["exact milp" if "exact milp" in steps else steps[0]], "the lowest series")
+    bottom = min(-5.0, 3 * np.nanmin(floor)) if np.isfinite(floor).any() else ax.get_ylim()[0]
+    top = max(np.nanmax(as_values(sandwich[s], s)) for s in steps)
+    top = top + (0.25 if room_on_top else 0.05) * (top - bottom) if np.isfinite(top) else ax.get_ylim()[1]
+    ax.set_ylim(bottom, top)
+
+
+def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = "", steps=SANDWICH_STEPS,
+                        shade: bool = False, verdicts: bool = False):
+    """Bounds on one objective ``min (logit_y - logit_t)`` against ε, from
+    ``certified.bound_sandwich`` (notebook 01 previews it, notebook 09 closes it).
+
+    ``steps``: the series to draw, names of ``SANDWICH_STEPS``: lower bounds ("interval",
+    "crown", "lp"), the minimum itself ("exact milp") and "targeted pgd", the margin at the
+    attack's point (an upper bound). ``shade``: fill, at every ε, the band from the highest
+    drawn lower bound up to the attack's margin, where the minimum lies for all that the
+    attack and the relaxations know. ``verdicts``: one mark per ε along the top, robust (a
+    lower bound above 0), attacked (the attack's margin at or below 0) or unknown. Both need
+    "targeted pgd" and a relaxation among ``steps``. ``None`` values (a solver that did not
+    finish) are gaps. The legend sits right of the axes. Returns the figure.
+    """
+    steps = _sandwich_steps(sandwich, steps)
     eps = as_values(sandwich["epsilon"], "epsilon")
+    ax = new_axes(ax, (9, 4))
     notes = {"targeted pgd": " (an attack: upper bound)", "lp": ", interval bounds"}
-    for key in ("targeted pgd", "exact milp", "lp", "crown", "interval"):
-        kw = style.method_style(key).line_kw()
-        kw["label"] += notes.get(key, "")
-        ax.plot(eps, as_values(sandwich[key], key), ms=4, lw=1.4, **kw)
+    for key in SANDWICH_STEPS:
+        if key in steps:
+            kw = style.method_style(key).line_kw()
+            kw["label"] += notes.get(key, "")
+            ax.plot(eps, as_values(sandwich[key], key), ms=4, lw=2.2 if key == "exact milp" else 1.4, **kw)
+    if shade or verdicts:
+        lower, upper = _bracket(sandwich, steps, eps)
+        if shade:
+            ax.fill_between(eps, lower, upper, where=lower <= upper, color=style.GUIDE, alpha=style.FILL_ALPHA,
+                            lw=0, label="the minimum lies in this band")
+        if verdicts:
+            _draw_verdict_strip(ax, eps, lower, upper)
     ax.axhline(0, color=style.GUIDE, lw=0.8)
     ax.set_xlabel("ε (ℓ∞)")
     ax.set_ylabel("bound on min (logit_y − logit_t)")
-    low = np.nanmin(as_values(sandwich["exact milp"], "exact milp"))
-    ax.set_ylim(bottom=min(-5.0, 3 * low), top=None)
-    return finish(ax, title)
+    _sandwich_limits(ax, sandwich, steps, verdicts)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return finish(ax, title, legend=False)
 
 
 CERTIFIED_KEYS = MappingProxyType({"pgd": "pgd", "milp": "milp", "lp+cuts": "lp_cuts",
