@@ -10,8 +10,11 @@ STAMP       := $(VENV)/.installed
 MODELS      := regression dnn2 dnn4 cnn small
 WEIGHTS     := $(MODELS:%=course_utils/assets/models/%.pt)
 # Notebook tests run on the default evaluation subset and on the CPU, whatever the caller's
-# shell says: the committed outputs they are compared with were computed that way.
-TEST_ENV    := COURSE_N_EVAL=1000 COURSE_DEVICE=cpu PYTHONHASHSEED=0
+# shell says: the committed outputs they are compared with were computed that way. They read
+# the shipped records, and the user's folder (the user's own runs) is a fresh empty one
+# (tests/conftest.py makes its own as well).
+TEST_ENV    := COURSE_N_EVAL=1000 COURSE_DEVICE=cpu PYTHONHASHSEED=0 COURSE_RECORDS=shipped \
+               COURSE_USER_DIR=$$(mktemp -d "$${TMPDIR:-/tmp}/course-user.XXXXXX")
 # A second notebook run under PyTorch's portable kernels and one thread: the committed
 # outputs must not depend on the CPU (AVX2 or AVX-512) or the thread count.
 PORTABLE    := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -38,12 +41,13 @@ $(STAMP): pyproject.toml
 data: $(STAMP)
 	$(PY) -m course_utils data
 
-# Missing weights are retrained by the chapter's recipe (the CNN takes about 8 min on a 2-core CPU).
+# Missing weights are retrained by the chapter's recipe (the CNN takes about 8 min on a 2-core CPU)
+# into the checkout's shipped files (--shipped); `make weights` retrains and replaces all of them.
 course_utils/assets/models/%.pt: | $(STAMP)
-	$(PY) -m course_utils train $*
+	$(PY) -m course_utils train --shipped $*
 
 weights: $(STAMP)
-	$(PY) -m course_utils train $(MODELS)
+	$(PY) -m course_utils train --shipped --force $(MODELS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/

@@ -19,6 +19,8 @@ named steps over one problem.
 ``relu``      the ReLU's rules: stable or not, CROWN's lines, big-M rows, the hull cut
 ``layers``    the table of per-layer rules (Flatten, Linear, Conv2d, ReLU): interval
               rule, lowering, CROWN's forward/backward products; one unsupported-layer error
+``guard``     ``check_network``: the one check of what the verifiers accept (a call that is
+              its layers, float32/float64 weights), and what their verdicts are about
 ``network``   ``lower(model, input_shape)``: the network as affine layers, built once
 ``bounds``    interval propagation (the chapter's) and CROWN-style linear bounds
               (a convolution's bound rows go back as windows over their receptive fields)

@@ -22,7 +22,8 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from .layers import Box, check_network, gather_windows, rule_for
+from .guard import check_network
+from .layers import Box, gather_windows, rule_for
 from .network import LoweredNetwork, lower
 from .relu import relu_phases, relu_relaxation
 from .threat import _as_number, check_class, check_count

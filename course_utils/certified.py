@@ -21,7 +21,10 @@ step asked for), and ``decided_by`` names the step that settled it. The certifie
 accuracy of a method is the fraction proven robust by it *or a cheaper step before
 it*: what a verifier that stops at that method proves. An interrupt (Ctrl-C, or
 JupyterLab's "Interrupt kernel") stops a run within a second or two, worker processes
-included, and discards its results. Run from the shell::
+included. What a run has settled is handed, as it is settled, to the ``on_progress`` hook
+(a ``Progress``: the radii done, and the radius in progress with its images still open),
+and ``start=`` continues from such a ``Progress``; the command line saves each one into
+its record, so that ``--resume`` continues an interrupted run::
 
     python -m course_utils certified --model small --eps 0.05 --n 1000
 """
@@ -29,10 +32,11 @@ included, and discards its results. Run from the shell::
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -42,12 +46,13 @@ from tqdm.auto import tqdm
 from .alpha import alpha_crown_bounds
 from .attacks import pgd_linf
 from .bounds import bound_propagation, crown_bounds, interval_based_bound, objective_matrix
+from .models import placement
 from .network import LoweredNetwork, lower
 from .solvers import check_time_limit, fix_highs_threads
-from .layers import check_network
-from .threat import check_count, check_flag, check_images, check_labels, check_nonnegative, linf_box
+from .guard import check_logits, check_network
+from .threat import check_count, check_flag, check_images, check_labels, check_nonnegative, float64_box, points_inside
 from .verdicts import STEPS, check_steps, dearest
-from .workers import results_in_order, worker_pool
+from .workers import completed, worker_pool
 
 METHODS = ("interval", "crown", "alpha-crown", "lp+cuts", "milp")
 """Verifiers, cheapest and loosest first (names from ``verdicts.STEPS``)."""
@@ -126,9 +131,44 @@ class CertifiedResult:
                    if not isinstance(d, dict) or k not in d]
         if missing:
             raise ValueError(f"d must be a dict from CertifiedResult.as_dict(); it lacks {', '.join(missing)}")
+        for key, letters in (("verdicts", "rau"), ("survived_pgd", "01")):
+            bad = [c for c in d[key] if c not in letters] if isinstance(d[key], str) else None
+            if bad is None or bad:
+                got = f"a {type(d[key]).__name__}" if bad is None else f"{bad[0]!r} in it"
+                raise ValueError(f"d['{key}'] must be a string of the letters {', '.join(letters)} (one per image), "
+                                 f"got {got}")
+        sizes = {len(d["verdicts"]), len(d["decided_by"]), len(d["survived_pgd"])}
+        if len(sizes) > 1:
+            raise ValueError(f"d['verdicts'], d['decided_by'] and d['survived_pgd'] must have one entry per image "
+                             f"each, got {len(d['verdicts'])}, {len(d['decided_by'])} and {len(d['survived_pgd'])}")
         return cls(d["epsilon"], tuple(d["methods"]), np.array([words[c] for c in d["verdicts"]], dtype=object),
                    np.array(d["decided_by"], dtype=object), np.array([c == "1" for c in d["survived_pgd"]]),
                    dict(d.get("seconds", {})))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far ``certified_accuracy`` got: what its ``on_progress`` hook receives after
+    each finished stage, and what ``start=`` continues from (notebook 09; the command line
+    ``python -m course_utils certified`` stores it in its record for ``--resume``).
+
+    ``finished``: one ``CertifiedResult`` per radius done, the first ``len(finished)`` of
+    ``epsilons``. ``current``: the next radius once its batched steps are done (else
+    ``None``); the images marked in ``pending`` ((n,) bool) still wait for the LP/MILP step
+    (they read "unknown", decided by ""), every other image of it is final.
+    """
+    finished: Tuple[CertifiedResult, ...] = ()
+    current: Optional[CertifiedResult] = None
+    pending: Optional[np.ndarray] = None
+
+    def describe(self, radii: int) -> str:
+        """In words, e.g. "1 of 3 radii done; at eps 0.05, 37 of 60 images settled"."""
+        text = f"{len(self.finished)} of {radii} radii done"
+        if self.current is not None:
+            open_ = int(self.pending.sum())
+            text += (f"; at eps {self.current.epsilon:g}, {self.current.total - open_} of "
+                     f"{self.current.total} images settled")
+        return text
 
 
 def accuracy_curves(results: Sequence[CertifiedResult]) -> dict:
@@ -210,7 +250,9 @@ def _check_methods(methods) -> Tuple[str, ...]:
 
 
 def _check_epsilons(epsilons) -> List[float]:
-    if isinstance(epsilons, (int, float)) or (isinstance(epsilons, torch.Tensor) and epsilons.dim() == 0):
+    """One radius (a Python, NumPy or one-element tensor number) or several, each as a float."""
+    if isinstance(epsilons, (numbers.Number, np.generic)) or (isinstance(epsilons, (torch.Tensor, np.ndarray))
+                                                               and epsilons.ndim == 0):
         epsilons = [epsilons]
     if isinstance(epsilons, (str, bytes)) or not hasattr(epsilons, "__iter__"):
         raise ValueError(f"epsilons must be a radius >= 0 or a list of them, got {epsilons!r}")
@@ -265,7 +307,7 @@ def interval_certified(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epsil
     chapter's analytic last layer). Runs on the CPU in float64; the model is not moved."""
     out, chunk = [], check_count(chunk, "chunk", 1)
     for s in range(0, len(y), chunk):
-        box = linf_box(X[s:s + chunk].double(), epsilon)
+        box = float64_box(X[s:s + chunk], epsilon)
         bounds = bound_propagation(model, box)
         check_labels(X, y, "y", bounds[-1][0].shape[1])
         C = _objective_matrices(y[s:s + chunk], bounds[-1][0].shape[1])
@@ -280,7 +322,7 @@ def crown_certified(net: LoweredNetwork, X: torch.Tensor, y: torch.Tensor, epsil
     out, chunk = [], check_count(chunk, "chunk", 1)
     check_labels(X, y, "y", net.num_logits)
     for s in range(0, len(y), chunk):
-        box = linf_box(X[s:s + chunk].double(), epsilon)
+        box = float64_box(X[s:s + chunk], epsilon)
         _, bound = crown_bounds(net, box, _objective_matrices(y[s:s + chunk], net.num_logits))
         out.append(_margins_ok(bound, y[s:s + chunk]))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
@@ -292,7 +334,7 @@ def alpha_crown_certified(net: LoweredNetwork, X: torch.Tensor, y: torch.Tensor,
     (``alpha.alpha_crown_bounds``) on the lowered network ``net`` (float64, CPU)."""
     out = []
     for s in range(0, len(y), chunk):
-        box = linf_box(X[s:s + chunk].double(), epsilon)
+        box = float64_box(X[s:s + chunk], epsilon)
         _, bound = alpha_crown_bounds(net, box, _objective_matrices(y[s:s + chunk], net.num_logits))
         out.append(_margins_ok(bound, y[s:s + chunk]))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
@@ -341,36 +383,60 @@ class _Run:
 
 
 def _pgd_step(run: _Run, eps: float) -> torch.Tensor:
-    """Step "pgd": which correctly classified images untargeted l∞ PGD flips, (n,) boolean."""
-    device = next(run.model.parameters()).device
+    """Step "pgd": which correctly classified images untargeted l∞ PGD flips, (n,) boolean.
+    Each point is put into the requested box in the model's dtype (``threat.points_inside``)
+    before the model judges it; a radius >= 1 is attacked as 1 (the same box)."""
+    device, dtype = placement(run.model)
     idx = torch.nonzero(run.correct)[:, 0]
     flipped = torch.zeros(len(run.y), dtype=torch.bool)
+    radius = min(eps, 1.0)
     for s in tqdm(range(0, len(idx), 500), disable=not run.progress, leave=False, desc=f"PGD eps {eps:g}"):
         rows = idx[s:s + 500]
-        Xb, yb = run.X[rows].to(device), run.y[rows].to(device)
-        delta = pgd_linf(run.model, Xb, yb, eps, 2.5 * eps / run.pgd_steps, run.pgd_steps) if eps > 0 else 0 * Xb
+        Xb, yb = run.X[rows].to(device, dtype), run.y[rows].to(device)
+        delta = pgd_linf(run.model, Xb, yb, radius, 2.5 * radius / run.pgd_steps, run.pgd_steps) if eps > 0 \
+            else 0 * Xb
+        points, inside = points_inside(Xb + delta, float64_box(run.X[rows], eps, outward=False), dtype)
         with torch.no_grad():
-            flipped[rows] = (run.model(Xb + delta).argmax(1) != yb).cpu()
+            flipped[rows] = (run.model(points.to(device)).argmax(1).cpu() != run.y[rows]) & inside
     return flipped
 
 
-def _exact_steps(run: _Run, eps: float, open_: np.ndarray) -> List[Tuple[str, str]]:
-    """Steps "lp+cuts" / "milp" image by image (``verify.decide``), in worker processes if asked."""
+def _clean_inside(run: _Run, eps: float) -> np.ndarray:
+    """Per image, whether the image the model was run on (its pixels in the model's dtype)
+    lies in the requested box; where it does not (a float64 image that float32 cannot
+    hold, at a radius below the rounding), a wrong clean prediction is no attack."""
+    lo, hi = float64_box(run.X, eps, outward=False)
+    seen = run.X.to(placement(run.model)[1]).double()
+    return ((seen >= lo) & (seen <= hi)).flatten(1).all(1).numpy()
+
+
+def _exact_steps(run: _Run, eps: float, open_: np.ndarray) -> Iterator[Tuple[int, Tuple[str, str]]]:
+    """Steps "lp+cuts" / "milp" image by image (``verify.decide``), in worker processes if
+    asked: ``(image index, (verdict, decided_by))`` as each image is settled."""
     steps = ("targeted pgd",) + tuple(m for m in ("crown", "lp+cuts", "milp") if m in run.methods)
-    jobs = [(run.cpu_model, run.net, run.X[i:i + 1], int(run.y[i]), eps, steps, run.time_limit) for i in open_]
-    bar = dict(total=len(jobs), disable=not run.progress, leave=False, desc=f"LP/MILP eps {eps:g}")
-    if run.workers == 1:
-        return [_decide_image(j) for j in tqdm(jobs, **bar)]
-    with worker_pool(run.workers, initializer=_one_thread) as pool:
-        return list(tqdm(results_in_order([pool.submit(_decide_image, j) for j in jobs]), **bar))
+    jobs = {int(i): (run.cpu_model, run.net, run.X[i:i + 1], int(run.y[i]), eps, steps, run.time_limit)
+            for i in open_}
+    bar = tqdm(total=len(jobs), disable=not run.progress, leave=False, desc=f"LP/MILP eps {eps:g}")
+    with bar:
+        if run.workers == 1:
+            for i, job in jobs.items():
+                yield i, _decide_image(job)
+                bar.update()
+            return
+        with worker_pool(run.workers, initializer=_one_thread) as pool:
+            futures = {pool.submit(_decide_image, job): i for i, job in jobs.items()}
+            for future in completed(futures):
+                yield futures[future], future.result()
+                bar.update()
 
 
-def _at_epsilon(run: _Run, eps: float) -> CertifiedResult:
-    """The whole cascade at one radius."""
+def _batched_steps(run: _Run, eps: float) -> CertifiedResult:
+    """Steps "misclassified", "pgd" and the batched bounds at one radius; what they leave
+    open reads "unknown", decided by ""."""
     verdict = np.full(len(run.y), "unknown", dtype=object)
     decided = np.full(len(run.y), "", dtype=object)
     seconds: Dict[str, float] = {}
-    wrong = ~run.correct.numpy()
+    wrong = ~run.correct.numpy() & _clean_inside(run, eps)
     verdict[wrong], decided[wrong] = "attacked", "misclassified"
     t0 = time.perf_counter()
     flipped = _pgd_step(run, eps).numpy()
@@ -385,27 +451,56 @@ def _at_epsilon(run: _Run, eps: float) -> CertifiedResult:
                 proven = step(run.X[open_], run.y[open_]).numpy()
                 verdict[open_[proven]], decided[open_[proven]] = "robust", name
             seconds[name] = time.perf_counter() - t0
-    open_ = np.flatnonzero(verdict == "unknown")
-    if open_.size and ("lp+cuts" in run.methods or "milp" in run.methods):
-        t0 = time.perf_counter()
-        for i, (v, by) in zip(open_, _exact_steps(run, eps, open_)):
-            verdict[i], decided[i] = v, by
-        seconds["lp+cuts/milp"] = time.perf_counter() - t0
     return CertifiedResult(eps, run.methods, verdict, decided, run.correct.numpy() & ~flipped, seconds)
+
+
+def _copy(r: CertifiedResult) -> CertifiedResult:
+    return CertifiedResult(r.epsilon, r.methods, r.verdict.copy(), r.decided_by.copy(), r.survived_pgd.copy(),
+                           dict(r.seconds))
+
+
+def _at_epsilon(run: _Run, eps: float, resumed: Optional[Progress],
+                report: Callable[[Optional[CertifiedResult], Optional[np.ndarray]], None]) -> CertifiedResult:
+    """The whole cascade at one radius, from ``resumed.current`` if given; ``report(result,
+    pending)`` after the batched steps and after each image the LP/MILP step settles."""
+    if resumed is not None and resumed.current is not None:
+        result, pending = _copy(resumed.current), resumed.pending.copy()
+    else:
+        result = _batched_steps(run, eps)
+        exact = "lp+cuts" in run.methods or "milp" in run.methods
+        pending = (result.verdict == "unknown") & exact
+        if pending.any():
+            report(result, pending)
+    if pending.any():
+        t0, before = time.perf_counter(), result.seconds.get("lp+cuts/milp", 0.0)
+        decided = _exact_steps(run, eps, np.flatnonzero(pending))
+        try:
+            for i, (v, by) in decided:
+                result.verdict[i], result.decided_by[i], pending[i] = v, by, False
+                result.seconds["lp+cuts/milp"] = before + time.perf_counter() - t0
+                report(result, pending)
+        finally:
+            decided.close()      # an interrupt between two images stops the workers now
+    return result
 
 
 def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[float]],
                        methods: Sequence[str] = METHODS, limit: Optional[int] = None, *,
                        pgd_steps: int = 40, time_limit: Optional[float] = None, workers: int = 1,
-                       progress: bool = True) -> List[CertifiedResult]:
+                       progress: bool = True, start: Optional[Progress] = None,
+                       on_progress: Optional[Callable[[Progress], None]] = None) -> List[CertifiedResult]:
     """Certified (and PGD-attacked) accuracy of ``model`` under l∞ perturbations (notebook 09).
 
     Args:
-        model: a ``Flatten``/``Linear``/``Conv2d``/``ReLU`` classifier on any device (PGD
-            runs there; the bounds and solvers on the CPU in float64); never moved.
+        model: a ``Flatten``/``Linear``/``Conv2d``/``ReLU`` classifier in float32 or
+            float64 that ``guard.check_network`` accepts, on any device (PGD runs there;
+            the bounds and solvers on the CPU in float64); never moved.
         data: a DataLoader of ``(X, y)`` batches, or a pair of tensors ``(X, y)``;
-            images ``(n, C, H, W)`` with pixels in [0, 1].
-        epsilons: one radius or several (each finite, >= 0).
+            images ``(n, C, H, W)`` with pixels in [0, 1], any floating dtype: the boxes
+            come from their exact values (``threat.float64_box``), the model sees them in
+            its own dtype.
+        epsilons: one radius or several (each finite, >= 0; Python, NumPy or one-element
+            tensor numbers).
         methods: a subset of ``METHODS`` ("interval", "crown", "alpha-crown", "lp+cuts",
             "milp"); they run in that order whatever order they are given in.
         limit: use only the first ``limit`` examples.
@@ -415,34 +510,90 @@ def certified_accuracy(model: nn.Module, data, epsilons: Union[float, Sequence[f
             MILP stopped by it leaves its image "unknown".
         workers: processes for the LP/MILP step (1: in this process).
         progress: show progress bars.
+        start: a ``Progress`` of an earlier call with the same model, data, epsilons and
+            methods: its finished radii are kept, its current radius continues with its
+            pending images (the batched steps are not run again). The result equals an
+            uninterrupted run's.
+        on_progress: called with a ``Progress`` (fresh copies) after the batched steps of
+            each radius, after each image the LP/MILP step settles and after each radius.
 
     Returns:
         One ``CertifiedResult`` per ε (``.certified(method)``, ``.pgd_accuracy``,
         ``.counts``, ``.split``, ``.summary()``).
 
     Raises:
-        KeyboardInterrupt: on an interrupt, with a message; nothing of the run is kept.
+        KeyboardInterrupt: on an interrupt, with a message; what was settled before it
+            went to ``on_progress``.
     """
     methods, epsilons = _check_methods(methods), _check_epsilons(epsilons)
     workers, pgd_steps = check_count(workers, "workers", 1), check_count(pgd_steps, "pgd_steps", 1)
     time_limit, progress = check_time_limit(time_limit), check_flag(progress, "progress")
     X, y = _collect(data, limit)
     net = lower(check_network(model), X.shape[1:])
-    check_labels(X, y, "data (labels)", net.num_logits)
-    device = next(model.parameters()).device
+    check_labels(X, y, "data (labels)", check_logits(net.num_logits))
+    device, dtype = placement(model)
     cpu_model = model if device.type == "cpu" else _cpu_copy(model)
     with torch.no_grad():
-        correct = torch.cat([model(X[s:s + 500].to(device)).argmax(1).cpu() == y[s:s + 500]
+        correct = torch.cat([model(X[s:s + 500].to(device, dtype)).argmax(1).cpu() == y[s:s + 500]
                              for s in range(0, len(y), 500)])
     run = _Run(model, cpu_model, net, X, y, correct, methods, pgd_steps, time_limit, workers, progress)
-    out = []
+    if on_progress is not None and not callable(on_progress):
+        raise ValueError(f"on_progress must be a function taking a Progress, or None, got {on_progress!r}")
+    return _cascade(run, epsilons, _check_start(start, epsilons, methods, correct.numpy()), on_progress)
+
+
+def _cascade(run: _Run, epsilons: List[float], start: Progress,
+             on_progress: Optional[Callable[[Progress], None]]) -> List[CertifiedResult]:
+    """Every radius from where ``start`` stopped, each reported to ``on_progress``."""
+    out = [_copy(r) for r in start.finished]
+
+    def report(current: Optional[CertifiedResult], pending: Optional[np.ndarray]) -> None:
+        if on_progress is not None:
+            on_progress(Progress(tuple(_copy(r) for r in out), None if current is None else _copy(current),
+                                 None if pending is None else pending.copy()))
     try:
-        for eps in epsilons:
-            out.append(_at_epsilon(run, eps))
+        for k in range(len(out), len(epsilons)):
+            out.append(_at_epsilon(run, epsilons[k], start if k == len(start.finished) else None, report))
+            report(None, None)
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"certified_accuracy was interrupted at eps {eps:g} ({len(out)} of "
-                                f"{len(epsilons)} radii finished); its results are discarded") from None
+        kept = "what it settled went to on_progress" if on_progress else "its results are discarded"
+        at = f"at eps {epsilons[len(out)]:g}" if len(out) < len(epsilons) else "after its last radius"
+        raise KeyboardInterrupt(f"certified_accuracy was interrupted {at} ({len(out)} of {len(epsilons)} "
+                                f"radii finished); {kept}") from None
     return out
+
+
+def _check_start(start: Optional[Progress], epsilons: List[float], methods: Tuple[str, ...],
+                 correct: np.ndarray) -> Progress:
+    """``start`` (``None``: an empty ``Progress``) if it belongs to this run, else a
+    ``ValueError`` that says what differs."""
+    if start is None:
+        return Progress()
+    if not isinstance(start, Progress):
+        raise ValueError(f"start must be a Progress (from on_progress) or None, got {type(start).__name__}")
+    results = list(start.finished) + ([start.current] if start.current is not None else [])
+    if len(results) > len(epsilons):
+        raise ValueError(f"start holds {len(results)} radii, more than the {len(epsilons)} epsilons asked")
+    for r, eps in zip(results, epsilons):
+        if not isinstance(r, CertifiedResult) or r.epsilon != eps or r.methods != methods or r.total != correct.size:
+            raise ValueError(f"start was made for other epsilons, methods or images: it holds "
+                             f"{_describe(r)} where this run asks eps {eps:g}, {methods}, {correct.size} images")
+        if not np.array_equal(r.decided_by == "misclassified", ~correct):
+            raise ValueError(f"start was made for other images or another model: its misclassified images "
+                             f"at eps {eps:g} are not this model's")
+    if start.current is not None:
+        pending = start.pending
+        if not isinstance(pending, np.ndarray) or pending.dtype != bool or pending.shape != (correct.size,):
+            raise ValueError(f"start.pending must be a boolean array of shape ({correct.size},), got {pending!r}")
+        if not (start.current.verdict[pending] == "unknown").all():
+            raise ValueError("start.pending marks images whose verdict is already settled")
+    return start
+
+
+def _describe(r) -> str:
+    if not isinstance(r, CertifiedResult):
+        return f"a {type(r).__name__}"
+    return f"eps {r.epsilon:g}, {r.methods}, {r.total} images"
 
 
 def _cpu_copy(model: nn.Module) -> nn.Module:

@@ -6,6 +6,10 @@ works from any folder. MNIST does not ship: in a checkout of the course it lives
 ``data/MNIST/raw/``; an installed package downloads it once into a per-user cache
 folder (:func:`mnist_cache_dir`).
 
+What a user computes (``python -m course_utils train|evaluate|certified``) goes to the
+per-user data folder (:func:`user_dir`), never into the package: the shipped files are
+re-recorded only from a checkout, on purpose (``--shipped --force``, :func:`writable_asset`).
+
 Set-wide figures in the notebooks (error rates under attack, certified accuracy) are
 computed on the first ``N_EVAL`` test images. The default keeps every notebook fast on
 a 2-core laptop; a lecturer with a GPU sets ``COURSE_N_EVAL=10000`` to reproduce the
@@ -45,6 +49,23 @@ def mnist_cache_dir() -> Path:
     return platformdirs.user_cache_path("course_utils") / "MNIST"
 
 
+def user_dir() -> Path:
+    """The per-user data folder where the user's own runs go: records of ``evaluate``,
+    ``certified`` and ``train`` (``results/``), retrained weights (``models/``).
+
+    ``platformdirs.user_data_path("course_utils")`` (``~/.local/share/course_utils`` on
+    Linux), or the folder in the environment variable ``COURSE_USER_DIR`` (the tests point
+    it at a fresh temporary folder). Not created here: the commands that write create it.
+    """
+    raw = os.environ.get("COURSE_USER_DIR")
+    if raw is None:
+        return platformdirs.user_data_path("course_utils")
+    if not raw.strip():
+        raise ValueError("the environment variable COURSE_USER_DIR must name a folder (or be unset: "
+                         "the per-user data folder), got an empty value")
+    return Path(raw).expanduser()
+
+
 def asset(*parts: str) -> Traversable:
     """A file shipped with the package, e.g. ``asset("models", "cnn.pt")``.
 
@@ -55,11 +76,17 @@ def asset(*parts: str) -> Traversable:
 
 
 def writable_asset(*parts: str) -> Path:
-    """:func:`asset` as a file-system path, for the commands that re-record it.
+    """:func:`asset` as a file-system path, for a maintainer's commands that re-record it
+    (``--shipped``): only in a checkout of the course, never in an installed package.
 
     Raises:
-        RuntimeError: the package is not installed as plain files (e.g. from a zip).
+        RuntimeError: not a checkout (an installed package is never written into), or the
+            package is not plain files (e.g. from a zip).
     """
+    if not in_checkout():
+        raise RuntimeError(f"re-recording a file shipped with the course works only in a checkout of its "
+                           f"repository; this course_utils is installed at {ROOT / 'course_utils'}, which "
+                           f"is never written into (your own runs go to {user_dir()})")
     try:
         return Path(os.fspath(asset(*parts)))
     except TypeError:

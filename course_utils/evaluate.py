@@ -132,6 +132,7 @@ def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Di
     on; with its number of images when it is not the full set); this run's error on
     the first ``n_live[model]`` images, marked ``≈`` (its last digit may differ on another
     CPU; the notebook checks it with ``checks.check_close``). ``live``: ``{model: {clamp: error}}``.
+    The last line says which record the recorded columns come from (``records.origin``).
     """
     _check_live(live, n_live)
     head = (f"{'model':6s} {'chapter':>8s} | {'recorded: off':>13s} {'on':>7s} {'(n)':>7s} | "
@@ -145,6 +146,8 @@ def comparison_table(attack: str, live: Dict[str, Dict[bool, float]], n_live: Di
             f"{model:6s} {_fmt(records.PUBLISHED_ATTACK_ERRORS.get(attack, {}).get(model)):>8s} | "
             f"{_fmt(rec[False] and rec[False]['error']):>13s} {_fmt(rec[True] and rec[True]['error']):>7s} "
             f"{n_rec:>7s} | {_live(errs.get(False)):>13s} {_live(errs.get(True)):>7s} {n_live[model]:>6d}")
+    keys = [records.attack_key(attack, model, c) for model in live for c in (False, True)]
+    lines.append(f"recorded: {records.origin('attack_errors', keys=keys)}")
     return "\n".join(lines)
 
 

@@ -302,14 +302,6 @@ LAYER_RULES: Dict[str, LayerRule] = {rule.name: rule for rule in RULES.values()}
 """The same rules by name (an ``AffineLayer`` keeps only its kind's name)."""
 
 
-def check_network(model, name: str = "model") -> nn.Sequential:
-    """``model`` if it is an ``nn.Sequential`` (of the layers in ``RULES``), else a ``ValueError``."""
-    if not isinstance(model, nn.Sequential):
-        raise ValueError(f"{name} must be an nn.Sequential of {', '.join(r.name for r in RULES.values())} "
-                         f"layers (e.g. load_model('small')), got {type(model).__name__}")
-    return model
-
-
 def rule_for(layer: nn.Module, position: int) -> LayerRule:
     """The rules of ``layer`` (the ``position``-th module of a model), or a
     ``NotImplementedError`` naming it, its position and what is supported. The chapter's

@@ -112,10 +112,20 @@ def _shapes(state: dict) -> Dict[str, Tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
+def _regenerate(path: Union[Path, "Traversable"], name: str) -> str:
+    """The command that writes the weights file ``path`` again (the shipped one: from a
+    checkout, on purpose; a user's: into its folder)."""
+    if path == config.asset("models", f"{name}.pt"):
+        return (f"Regenerate it with `python -m course_utils train {name} --shipped --force` in a checkout "
+                f"of the course, or reinstall the course.")
+    return f"Regenerate it with `python -m course_utils train {name} --out {Path(path).parent} --force`."
+
+
 def _read_weights(path: Union[Path, "Traversable"], name: str) -> dict:
     """The state dict saved at ``path`` for the architecture ``name``, or an error that
-    names the file and the real cause: unreadable, not a state dict, another architecture."""
-    regenerate = f"Regenerate it with `python -m course_utils train {name}`."
+    names the file and the real cause: unreadable, not a state dict, NaN or infinite
+    values, another architecture."""
+    regenerate = _regenerate(path, name)
     if path.is_dir():
         raise RuntimeError(f"weights path {path} is a folder, not a file. {regenerate}")
     if not path.is_file():
@@ -129,6 +139,10 @@ def _read_weights(path: Union[Path, "Traversable"], name: str) -> dict:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise RuntimeError(f"weights file {path} holds a {type(state).__name__}, not a state dict "
                            f"of tensors. {regenerate}")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise RuntimeError(f"weights file {path} holds NaN or infinite values (in {', '.join(broken[:3])}): a "
+                           f"training run diverged or the file was damaged. {regenerate}")
     expected, got = _shapes(build_model(name).state_dict()), _shapes(state)
     if got != expected:
         alike = [n for n in ARCHITECTURES if _shapes(ARCHITECTURES[n]().state_dict()) == got]
@@ -159,7 +173,7 @@ def load_model(name: str, device: Optional[Union[str, torch.device]] = None,
 
     Raises:
         ValueError: unknown name, unavailable device.
-        FileNotFoundError / RuntimeError: missing, unreadable or mismatched weights, naming
+        FileNotFoundError / RuntimeError: missing, unreadable, non-finite (NaN) or mismatched weights, naming
             the file, the cause and the command that regenerates them.
     """
     model = build_model(name)

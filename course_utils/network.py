@@ -19,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .layers import AffineLayer, Shape, check_network, rule_for
+from .guard import check_network
+from .layers import AffineLayer, Shape, rule_for
 
 
 @dataclass

@@ -26,6 +26,8 @@ import torch
 import torch.nn as nn
 
 from .bounds import bound_propagation
+from .guard import check_network
+from .models import placement
 
 TOY_SEED = 8
 TOY_WIDTHS = (2, 6, 6, 2)
@@ -60,8 +62,9 @@ def toy_network(seed: int = TOY_SEED, widths: Sequence[int] = TOY_WIDTHS) -> nn.
 
 
 def _affine_relu(model: nn.Sequential) -> List[Tuple[np.ndarray, np.ndarray]]:
-    """``[(W, b), ...]`` of a ``Linear, ReLU, ..., Linear`` network (float64 numpy)."""
-    layers = list(model)
+    """``[(W, b), ...]`` of a ``Linear, ReLU, ..., Linear`` network (float64 numpy), one that
+    ``guard.check_network`` accepts."""
+    layers = list(check_network(model))
     kinds = [type(m) for m in layers]
     expected = [nn.Linear if i % 2 == 0 else nn.ReLU for i in range(len(layers))]
     if kinds != expected or len(layers) % 2 == 0:
@@ -92,7 +95,7 @@ def ball_image(model: nn.Sequential, x0, epsilon: float, resolution: int = 161) 
     t = np.linspace(-epsilon, epsilon, int(resolution))
     inputs = np.stack(np.meshgrid(x0[0] + t, x0[1] + t), axis=-1)
     with torch.no_grad():
-        outputs = model(torch.as_tensor(inputs.reshape(-1, 2), dtype=torch.float64)).numpy()
+        outputs = model(torch.as_tensor(inputs.reshape(-1, 2), dtype=placement(model)[1])).double().numpy()
     return inputs, outputs.reshape(inputs.shape)
 
 
@@ -230,6 +233,6 @@ def adversarial_polytope(model: Optional[nn.Sequential] = None, x0=TOY_X0, epsil
     D = unit_directions(num_directions)
     h, points = lp_support(model, x0, epsilon, D)
     with torch.no_grad():
-        center = model(torch.as_tensor(x0[None], dtype=torch.float64))[0].numpy()
+        center = model(torch.as_tensor(x0[None], dtype=placement(model)[1]))[0].double().numpy()
     return AdversarialPolytope(x0, epsilon, inputs, outputs, center, D, h, points, outer_polygon(D, h),
                                output_box(model, x0, epsilon))

@@ -516,8 +516,10 @@ def _cvxpy_relu(a, p, v, l: np.ndarray, u: np.ndarray, relax: bool) -> list:
 
 def _chapter_program(model, c, initial_bound, bounds, relax: bool, stable_binaries: bool):
     from .bounds import check_box
+    from .guard import check_network
     from .network import lower
     from .threat import check_flag
+    check_network(model)
     stable_binaries = check_flag(stable_binaries, "stable_binaries")
     l0, u0 = check_box(initial_bound)
     if l0.shape[0] != 1:

@@ -8,7 +8,12 @@ and, for verification, the signs (the verdicts).
 
 *Recorded* runs are the figures too slow to recompute in a notebook, stored with the
 command that made them as JSON files shipped inside the package
-(``course_utils/assets/results/NAME.json``):
+(``course_utils/assets/results/NAME.json``). The notebooks print the shipped records, and
+with each the line ``origin(NAME)`` (which record, its n and command). The same commands
+run by a user write the user's own records (``config.user_dir()/results/NAME.json``, or
+``--out``), never the shipped ones; ``COURSE_RECORDS=user`` (or ``source="user"``) makes
+``read`` and the notebooks show the user's runs where there are any, and ``origin`` says so.
+A maintainer re-records a shipped file from a checkout with ``--shipped --force``:
 
 ==================== ========================================== ===================================
 record               what                                       made by
@@ -23,7 +28,11 @@ record               what                                       made by
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Dict, Mapping, Optional
 
@@ -108,26 +117,66 @@ def side_by_side(ours: Mapping[int, Optional[float]], chapter: Mapping[int, floa
     return "\n".join(lines)
 
 
-# --- recorded: runs stored with the package ---------------------------------------------------
+# --- recorded: the shipped runs and the user's own ---------------------------------------------
+
+SOURCES = ("shipped", "user")
+"""Where ``read`` takes a record from: the course's ``"shipped"`` records (the default) or
+the ``"user"``'s own runs where there are any (env ``COURSE_RECORDS``)."""
+
+ENTRY_RECORDS = ("attack_errors", "clean_errors")
+"""Records made of entries (one per attack, model and clamp; one per model): a user's run
+stands in for single entries. Every other record is one run, read whole."""
+
+RECORD_NAME = re.compile(r"[A-Za-z0-9_]+")
+"""A record's name: letters, digits and _ (``--out`` takes one, or a path ending in .json)."""
+SHIPPED_FOLDER = "course_utils/assets/results"
+"""Where the shipped records live, as the notebooks name it."""
+
+_UNSTATED = {"clean_errors": {"n": config.FULL_TEST_SET, "command": "python -m course_utils train"}}
+"""What a record made of entries does not store itself: its n and command (for ``origin``)."""
 
 
-def results_dir() -> Path:
-    """The folder of the recorded runs, ``course_utils/assets/results`` (a real folder:
-    the commands that re-record write there)."""
-    return config.writable_asset("results")
-
-
-def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"name must be a record's name such as 'attack_errors', got {name!r}")
+def check_name(name: str) -> str:
+    """``name`` if it is a record's name (letters, digits and _), else a ``ValueError``."""
+    if not isinstance(name, str) or not RECORD_NAME.fullmatch(name):
+        raise ValueError(f"name must be a record's name made of letters, digits and _ (such as "
+                         f"'attack_errors'), got {name!r}")
     return name
 
 
-def read(name: str) -> dict:
-    """The record ``name`` (e.g. ``"attack_errors"``), ``{}`` when none was recorded yet.
+def check_source(source: Optional[str]) -> str:
+    """``source`` ("shipped" or "user"); ``None``: the environment variable
+    ``COURSE_RECORDS``, "shipped" when it is unset."""
+    if source is None:
+        raw = os.environ.get("COURSE_RECORDS", "shipped")
+        if raw not in SOURCES:
+            raise ValueError(f"the environment variable COURSE_RECORDS must be 'shipped' (the course's "
+                             f"records) or 'user' (your runs where there are any), got {raw!r}")
+        return raw
+    if source not in SOURCES:
+        raise ValueError(f"source must be 'shipped', 'user' or None (the environment variable "
+                         f"COURSE_RECORDS), got {source!r}")
+    return source
+
+
+def user_results_dir() -> Path:
+    """The folder of the user's own records, ``config.user_dir() / "results"``."""
+    return config.user_dir() / "results"
+
+
+def record_path(name: str, *, shipped: bool = False) -> Path:
+    """Where ``write`` stores the record ``name``: the user's folder
+    (``user_results_dir()``), or with ``shipped`` -- a maintainer re-recording the course,
+    in a checkout only (``config.writable_asset``) -- ``course_utils/assets/results``."""
+    name = check_name(name)
+    folder = config.writable_asset("results") if check_flag(shipped, "shipped") else user_results_dir()
+    return folder / f"{name}.json"
+
+
+def read_file(path) -> dict:
+    """The record stored at ``path`` (a JSON object), ``{}`` when there is no such file.
 
     A file that is not a JSON object is a ``ValueError`` naming it and the cause."""
-    path = config.asset("results", f"{_check_name(name)}.json")
     if not path.is_file():
         return {}
     try:
@@ -141,13 +190,132 @@ def read(name: str) -> dict:
     return record
 
 
-def write(name: str, record: dict) -> Path:
-    """Store ``record`` as the record ``name`` (sorted keys, one file per record); returns its path."""
+def read_from(name: str, where: str) -> dict:
+    """The record ``name`` as stored in one place, ``where`` "shipped" or "user" (nothing
+    taken from the other); ``{}`` when it has none."""
+    if where == "user":
+        return read_file(user_results_dir() / f"{check_name(name)}.json")
+    if where != "shipped":
+        raise ValueError(f"where must be 'shipped' or 'user', got {where!r}")
+    return read_file(config.asset("results", f"{check_name(name)}.json"))
+
+
+def read(name: str, source: Optional[str] = None) -> dict:
+    """The record ``name`` (e.g. ``"attack_errors"``) that the course reads, ``{}`` when
+    none was recorded (notebooks 01-05, 09).
+
+    ``source`` (default: env ``COURSE_RECORDS``, else "shipped"): "shipped", the record
+    shipped with the package; "user", the user's run of that name when there is one
+    (``user_results_dir()``), else the shipped record -- for ``ENTRY_RECORDS`` the user's
+    entries replace only the shipped entries of the same keys. ``origin`` says which, in
+    one line."""
+    shipped = read_from(name, "shipped")
+    if check_source(source) == "shipped":
+        return shipped
+    mine = read_from(name, "user")
+    if not mine:
+        return shipped
+    return {**shipped, **mine} if name in ENTRY_RECORDS else mine
+
+
+def _sizes(entries) -> str:
+    ns = sorted({e["n"] for e in entries if isinstance(e, dict) and isinstance(e.get("n"), int)})
+    return f", n = {' or '.join(str(n) for n in ns)}" if ns else ""
+
+
+def _whole_origin(name: str, record: dict, mine: bool) -> str:
+    where = f"your run {user_results_dir() / name}.json" if mine else f"the shipped record ({SHIPPED_FOLDER}/{name}.json)"
+    text = f"{name}: {where}" + (f", n = {record['n']}" if "n" in record else "")
+    if record.get("status") == "partial":
+        text += f", partial: {record.get('progress', 'unfinished')}"
+    return text + (f", made by `{record['command']}`" if "command" in record and not mine else "")
+
+
+def origin(name: str, source: Optional[str] = None, keys=None) -> str:
+    """One line saying what ``read(name, source)`` reads, for the notebooks to print
+    beside a recorded figure: the shipped record with its n and command, or the user's
+    run with its path and n. ``keys``: for ``ENTRY_RECORDS``, only those entries."""
+    shipped, mine = read_from(name, "shipped"), {}
+    if check_source(source) == "user":
+        mine = read_from(name, "user")
+    if name not in ENTRY_RECORDS:
+        return _whole_origin(name, mine or shipped, bool(mine))
+    keys = list(shipped.keys() | mine.keys()) if keys is None else list(keys)
+    own = [k for k in keys if k in mine]
+    others = [shipped[k] for k in keys if k not in mine and k in shipped]
+    text = f"{name}: "
+    if own:
+        sizes = _sizes(mine[k] for k in own) or (f", n = {_UNSTATED[name]['n']}" if name in _UNSTATED else "")
+        text += (f"your runs in {user_results_dir() / name}.json ({', '.join(sorted(own))}){sizes}"
+                 + ("; the others " if others else ""))
+    if others or not own:
+        stated = _UNSTATED.get(name, {})
+        commands = (", each entry with its command" if any("command" in e for e in others)
+                    else f", made by `{stated['command']}`" if stated else "")
+        sizes = _sizes(others) or (f", n = {stated['n']}" if stated else "")
+        text += f"the shipped record ({SHIPPED_FOLDER}/{name}.json){sizes}{commands}"
+    return text
+
+
+def atomic_write(path, content) -> Path:
+    """Write ``content`` (text or bytes) to ``path`` atomically: into a temporary file in the
+    same folder, flushed to disk, then renamed over ``path`` (``os.replace``). A reader, an
+    interrupt or a crash sees the old file or the new one, never a part of one."""
+    path = Path(path)
+    data = content.encode() if isinstance(content, str) else bytes(content)
+    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_file(path, record: dict) -> Path:
+    """Store ``record`` at ``path`` as JSON (sorted keys), atomically; returns the path."""
     if not isinstance(record, dict):
         raise ValueError(f"record must be a dict, got {type(record).__name__}")
-    path = results_dir() / f"{_check_name(name)}.json"
+    return atomic_write(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def write(name: str, record: dict, *, shipped: bool = False) -> Path:
+    """Store ``record`` as the record ``name`` (one file per record, written atomically)
+    in the user's folder, or with ``shipped`` (a checkout only) over the shipped record;
+    returns its path. Whether to replace an existing record is the caller's decision (the
+    commands ask for ``--force``)."""
+    if not isinstance(record, dict):
+        raise ValueError(f"record must be a dict, got {type(record).__name__}")
+    path = record_path(name, shipped=shipped)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return write_file(path, record)
+
+
+def check_output(path, what: str) -> Path:
+    """``path`` as a file that a run can write at its end, checked before it computes:
+    its folder exists and takes a new file, and ``path`` is not a folder. Otherwise a
+    ``ValueError`` naming ``what`` (e.g. "--out") and what to do."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a file in it, such as {path / 'run.json'}")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{what} {path} exists and is not a plain file; choose another name")
+    if not path.parent.is_dir():
+        why = "is not a folder" if path.parent.exists() else "does not exist"
+        raise ValueError(f"{what} {path}: its folder {path.parent} {why}; create it first or choose another place")
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{what} {path}: cannot write into {path.parent} ({exc.strerror or exc}); "
+                         f"choose a writable place") from None
     return path
 
 
@@ -160,38 +328,104 @@ def attack_key(attack: str, model: str, clamp: bool) -> str:
     return f"{attack}/{model}/clamp_{'on' if check_flag(clamp, 'clamp') else 'off'}"
 
 
-def attack_error(attack: str, model: str, clamp: bool) -> Optional[dict]:
-    """One recorded full-test-set entry (error, loss, n, seconds, command), or ``None``."""
-    return read("attack_errors").get(attack_key(attack, model, clamp))
+def attack_error(attack: str, model: str, clamp: bool, source: Optional[str] = None) -> Optional[dict]:
+    """One recorded full-test-set entry (error, loss, n, seconds, command), or ``None``;
+    ``source`` as for ``read``."""
+    return read("attack_errors", source).get(attack_key(attack, model, clamp))
 
 
 def _fmt(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def attack_errors_markdown() -> str:
-    """The ``attack_errors`` record as a markdown table (``python -m course_utils evaluate --markdown``)."""
+def attack_errors_markdown(source: Optional[str] = None) -> str:
+    """The ``attack_errors`` record as a markdown table, and its ``origin``
+    (``python -m course_utils evaluate --markdown``)."""
     rows = ["| attack | model | clamp | n | error | chapter | seconds | command |",
             "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"]
-    for _, e in sorted(read("attack_errors").items()):
+    for _, e in sorted(read("attack_errors", source).items()):
         chapter_setting = e["clamp"] == (e["attack"] == "pgd_l2")
         published = e.get("published") if chapter_setting else None
         rows.append(f"| {e['attack']} | {e['model']} | {'on' if e['clamp'] else 'off'} | {e['n']} | "
                     f"{e['error']:.4f} | {_fmt(published)} | {e['seconds']:.0f} | `{e['command']}` |")
-    return "\n".join(rows)
+    return "\n".join(rows) + f"\n\n{origin('attack_errors', source)}"
 
 
-def load_certified(model_name: str) -> dict:
-    """The recorded certified-accuracy run of ``model_name`` (notebook 09):
-    ``{"model", "n", "command", "seconds", "results": [CertifiedResult, ...]}``."""
-    from .certified import CertifiedResult
+def load_certified(model_name: str, source: Optional[str] = None, *, partial: bool = False) -> dict:
+    """The recorded certified-accuracy run of ``model_name`` (notebook 09), the record
+    ``certified_NAME`` of ``source`` (as for ``read``): ``{"model", "n", "command",
+    "seconds", "results": [CertifiedResult, ...], "origin": one line}``.
 
+    A partial run (interrupted) is a ``ValueError`` that says how to finish it, unless
+    ``partial``: then ``results`` holds its finished radii."""
     if not isinstance(model_name, str) or not model_name.isidentifier():
         raise ValueError(f"model_name must be a model's name such as 'small', got {model_name!r}")
-    record = read(f"certified_{model_name}")
+    name = f"certified_{model_name}"
+    record = read(name, source)
     if not record:
         raise FileNotFoundError(
             f"no recorded certified-accuracy run for model_name={model_name!r}; make one with "
-            f"python -m course_utils certified --model {model_name} --out certified_{model_name}")
-    record["results"] = [CertifiedResult.from_dict(d) for d in record["results"]]
+            f"python -m course_utils certified --model {model_name}")
+    return _certified(record, origin(name, source), partial)
+
+
+def load_certified_file(path, *, partial: bool = False) -> dict:
+    """``load_certified`` for a record written with ``certified --out PATH.json``."""
+    path = Path(path).expanduser()
+    record = read_file(path)
+    if not record:
+        raise FileNotFoundError(f"path {path} holds no record (no such file, or an empty one)")
+    return _certified(record, f"{path.name}: your run {path}" + (f", n = {record['n']}" if "n" in record else ""),
+                      partial)
+
+
+def _certified(record: dict, where: str, partial: bool) -> dict:
+    from .certified import CertifiedResult
+
+    if record.get("status") == "partial" and not check_flag(partial, "partial"):
+        raise ValueError(f"{where} is a partial run ({record.get('progress', 'unfinished')}); finish it with "
+                         f"`{record.get('command', 'its command')} --resume`, or pass partial=True for its "
+                         f"finished radii")
+    if not isinstance(record.get("results"), list):
+        raise ValueError(f"{where} is not a certified-accuracy record: it has no list of results")
+    out = {k: v for k, v in record.items() if k not in ("in_progress",)}
+    out["results"] = [CertifiedResult.from_dict(d) for d in record["results"]]
+    out["origin"] = where
+    return out
+
+
+def certified_record(meta: dict, progress, radii: int) -> dict:
+    """The record of a certified-accuracy run so far (``python -m course_utils
+    certified``): ``meta`` (model, n, command, seconds, arguments, ...), the finished
+    radii's results, and while it is partial (``progress``: a ``certified.Progress`` with
+    fewer than ``radii`` radii finished) ``"status": "partial"``, ``"progress"`` in words
+    and ``"in_progress"``: the radius under way with its pending images (``--resume``)."""
+    record = {**meta, "results": [r.as_dict() for r in progress.finished]}
+    if len(progress.finished) >= radii:
+        return {**record, "status": "complete"}
+    record.update(status="partial", progress=progress.describe(radii))
+    if progress.current is not None:
+        record["in_progress"] = {"result": progress.current.as_dict(),
+                                 "pending": "".join("1" if p else "0" for p in progress.pending)}
     return record
+
+
+def certified_progress(record: dict):
+    """The ``certified.Progress`` stored in a record of ``certified_record`` (what
+    ``--resume`` continues from); a ``ValueError`` naming what is missing or malformed."""
+    import numpy as np
+
+    from .certified import CertifiedResult, Progress
+
+    try:
+        finished = tuple(CertifiedResult.from_dict(d) for d in record["results"])
+        part = record.get("in_progress")
+        if part is None:
+            return Progress(finished)
+        pending = np.array([c == "1" for c in part["pending"]], dtype=bool)
+        if set(part["pending"]) - {"0", "1"}:
+            raise ValueError("pending must be a string of 0 and 1")
+        return Progress(finished, CertifiedResult.from_dict(part["result"]), pending)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"record is not a certified-accuracy run that can be continued ({type(exc).__name__}: "
+                         f"{exc})") from None

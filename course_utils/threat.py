@@ -158,3 +158,51 @@ def linf_box(x: torch.Tensor, epsilon: float, clamp: bool = True) -> Tuple[torch
     if clamp:
         lower, upper = lower.clamp(min=0.0), upper.clamp(max=1.0)
     return lower, upper
+
+
+def _sum_error(a: torch.Tensor, b: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(s, e)`` with ``s = fl(a + b)`` and ``a + b = s + e`` exactly (Knuth's TwoSum, float64)."""
+    s = a + b
+    b_part = s - a
+    return s, (a - (s - b_part)) + (b - b_part)
+
+
+def float64_box(x: torch.Tensor, epsilon: float, outward: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The l∞ ball of radius ``epsilon`` around ``x`` ∩ [0, 1], in float64 from the exact
+    values of ``x`` (any floating dtype converts exactly), for the verifiers (notebooks 06-09).
+
+    ``x - ε`` and ``x + ε`` are rarely float64 numbers: with ``outward`` (what is
+    verified) each bound is moved one float64 step out where it was rounded in, so every
+    real point of the requested box lies inside; with ``outward=False`` (where a witness
+    may lie) one step in, so every point inside is in the requested box. Shape of ``x``.
+    """
+    x = _check_pixels(x, "x").detach().to(device="cpu", dtype=torch.float64)
+    epsilon = check_nonnegative(epsilon, "epsilon")
+    lower, low_error = _sum_error(x, -epsilon)
+    upper, up_error = _sum_error(x, epsilon)
+    inf = torch.tensor(math.inf, dtype=torch.float64)
+    if outward:
+        lower = torch.where(low_error < 0, torch.nextafter(lower, -inf), lower)
+        upper = torch.where(up_error > 0, torch.nextafter(upper, inf), upper)
+    else:
+        lower = torch.where(low_error > 0, torch.nextafter(lower, inf), lower)
+        upper = torch.where(up_error < 0, torch.nextafter(upper, -inf), upper)
+    return lower.clamp(min=0.0), upper.clamp(max=1.0)
+
+
+def points_inside(points: torch.Tensor, box: Tuple[torch.Tensor, torch.Tensor], dtype: torch.dtype
+                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``points`` (``(n, ...)``, any floating dtype) moved into ``box`` (float64, the
+    shape of one point or of all, e.g. ``float64_box(x, ε, outward=False)``) and rounded to
+    ``dtype``, each coordinate the ``dtype`` number nearest to the clipped one that still
+    lies in the box: what a model computing in ``dtype`` can be run on. Returns
+    ``(inside, ok)``: the points in ``dtype`` (CPU) and, per point, whether every
+    coordinate found such a number (a box narrower than ``dtype``'s spacing may hold none)."""
+    lo, hi = (t.to(device="cpu", dtype=torch.float64) for t in box)
+    clipped = torch.minimum(torch.maximum(points.detach().to(device="cpu", dtype=torch.float64), lo), hi)
+    out = clipped.to(dtype)
+    up, down = torch.tensor(math.inf, dtype=dtype), torch.tensor(-math.inf, dtype=dtype)
+    out = torch.where(out.double() < lo, torch.nextafter(out, up), out)
+    out = torch.where(out.double() > hi, torch.nextafter(out, down), out)
+    ok = ((out.double() >= lo) & (out.double() <= hi)).reshape(out.shape[0], -1).all(1)
+    return out, ok

@@ -3,22 +3,25 @@
 Recipes (as in the chapter): SGD with learning rate 0.1, batch 100, 10 epochs; the CNN
 drops the learning rate to 0.01 after its fifth epoch. The regression net of the
 loss-surface demo takes 100 SGD steps (lr 0.01) on pure noise. Everything is seeded.
-``python -m course_utils train [NAME ...]`` (:mod:`course_utils.cli`) retrains the shipped
-weights and re-records their clean test errors.
+``python -m course_utils train [NAME ...]`` (:mod:`course_utils.cli`) retrains them into the
+user's folder and records their clean test errors there (``--shipped --force``, in a
+checkout: the weights shipped with the course).
 """
 
 from __future__ import annotations
 
+import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import config
+from . import config, records
 from .data import mnist_loaders
 from .models import build_model, evaluating, weights_path
 from .threat import check_count, check_flag, check_images, check_labels, check_model, check_nonnegative
@@ -149,11 +152,29 @@ def train_mnist(name: str, device: Optional[torch.device] = None, log=print
     return model.eval(), test_err
 
 
-def save_weights(model: nn.Module, name: str) -> Path:
-    """Write ``model``'s weights (on the CPU) as the shipped weights of ``name``; returns the path."""
+def save_weights(model: nn.Module, name: str, models_dir: Optional[Union[str, Path]] = None, *,
+                 force: bool = False) -> Path:
+    """Write ``model``'s weights (on the CPU) as ``models_dir/<name>.pt``, atomically (a
+    temporary file renamed over it); returns the path. ``load_model(name, models_dir=...)``
+    reads them back (notebook 01).
+
+    ``models_dir`` defaults to the user's folder (``config.user_dir() / "models"``): the
+    weights shipped with the course are re-recorded only from a checkout, on purpose, by
+    passing ``config.writable_asset("models")`` (``python -m course_utils train --shipped``).
+
+    Raises:
+        FileExistsError: the file exists and ``force`` is not set.
+    """
     check_model(model)
     weights_path(name)  # checks the name
-    path = config.writable_asset("models", f"{name}.pt")
+    if models_dir is None:
+        models_dir = config.user_dir() / "models"
+    elif not isinstance(models_dir, (str, os.PathLike)):
+        raise ValueError(f"models_dir must be a folder (str or pathlib.Path) or None, got {models_dir!r}")
+    path = Path(models_dir).expanduser() / f"{name}.pt"
+    if path.exists() and not check_flag(force, "force"):
+        raise FileExistsError(f"{path} exists; pass force=True to replace it, or another models_dir")
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
-    return path
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    return records.atomic_write(path, buffer.getvalue())

@@ -20,6 +20,12 @@ each *step* answers it one way, for some or all targets (``verdicts`` names them
 ``decide(p, steps)`` runs a list of steps cheapest first, each on the targets still
 open; ``certify(model, x, y, epsilon, step)`` builds the problem and runs one step or
 ``"decide"``.
+
+The model is checked first, and again by every step (``guard.check_network``: its call
+must be its layers, its weights float32 or float64). "robust" is then about the model's
+weights in exact arithmetic on a box that contains the requested one, "attacked" about
+the model as called, at a point of the requested box (``course_utils.guard`` says what
+each means for a float32 model).
 """
 
 from __future__ import annotations
@@ -46,8 +52,8 @@ from .programs import (QUIET_MIP_OPTIONS, HighsProgram, build_program, cvxpy_pro
 from .relu import relu_phases
 from .splits import SPLIT_NODES, split_search
 from .solvers import DEFAULT_SOLVER, Solution, check_solver, check_time_limit, solve_cvxpy
-from .layers import check_network
-from .threat import check_count, check_flag, check_images, check_nonnegative, linf_box
+from .guard import check_logits, check_network
+from .threat import check_count, check_flag, check_images, check_nonnegative, float64_box, linf_box, points_inside
 from .verdicts import SOLVER_STEPS, check_step, check_steps, dearest
 from .workers import completed, worker_pool
 
@@ -68,8 +74,11 @@ DECIDE_CHOICES = ("targeted pgd", "interval", "crown", "alpha-crown", "lp", "lp+
 class TargetResult:
     """What a step found for one target class.
 
-    ``verdict``: ``"robust"`` (the objective ``logit_y - logit_t`` is > 0 on the whole
-    box), ``"attacked"`` (a witness with objective <= 0 was found) or ``"unknown"``.
+    ``verdict``: ``"robust"`` (the objective ``logit_y - logit_t`` of the lowered network,
+    the model's weights in exact arithmetic, is > 0 on the whole box: see
+    ``course_utils.guard`` for what that says of a float32 model), ``"attacked"`` (a
+    witness in the requested box, in the model's dtype, where the model itself gives
+    objective <= 0) or ``"unknown"``.
     ``value``: the objective's exact minimum when a solver proved it ("exact milp") or the
     LP's optimum ("lp"); ``bound``: a proven lower bound on the minimum; ``witness``: the
     image (shape of ``x``) of an attack or of a relaxation's optimum, and
@@ -77,7 +86,10 @@ class TargetResult:
     between the program's logits and the model's at the witness (``flagged`` when above
     ``REPLAY_TOLERANCE``). ``decided_by``: the step that gave this answer (for an
     unknown verdict, the last one tried); ``status``: the solver's status, ``"bound"``,
-    ``"attack"``/``"no attack"`` for PGD, or ``"skipped"``.
+    ``"attack"``/``"no attack"`` for PGD, ``"skipped"``, or ``"unconfirmed"``: a solver
+    claimed a point with objective <= 0 that the model, run there, does not confirm
+    (its ``witness_objective`` > 0, e.g. float32 rounding at a minimum near 0), so the
+    verdict stays "unknown".
     """
     target: int
     verdict: str
@@ -144,11 +156,16 @@ class Certificate:
 class Problem:
     """One image's verification question (make it with ``verification_problem``).
 
-    ``x``: the image ``(1, ...)`` on the CPU in the model's dtype; ``box``: its ε-box
-    ∩ [0, 1] in float64; ``targets``: the target classes; ``C``: ``(num_classes,
+    ``x``: the image ``(1, ...)`` on the CPU in the model's dtype (PGD's centre);
+    ``box``: its ε-box ∩ [0, 1] in float64, computed from the exact pixels and rounded
+    outward (``threat.float64_box``): what is verified, never smaller than what was
+    asked; ``inner``: the same rounded inward, where witnesses are put
+    (``threat.points_inside``); ``targets``: the target classes; ``C``: ``(num_classes,
     len(targets))`` float64, column ``i`` is ``e_y - e_{targets[i]}``; ``net``: the model
     lowered for this input shape. The bounds and the PGD points are computed on first
-    use and kept (``interval_bounds``, ``crown``, ``tightened``, ``pgd_points``).
+    use and kept (``interval_bounds``, ``crown``, ``tightened``, ``pgd_points``). The
+    model must not change while its problem is in use (each step checks it again with
+    ``guard.check_network``, but cannot see new weights).
     """
     model: nn.Module
     x: torch.Tensor
@@ -158,6 +175,7 @@ class Problem:
     net: LoweredNetwork
     box: Tuple[torch.Tensor, torch.Tensor]
     C: torch.Tensor
+    inner: Tuple[torch.Tensor, torch.Tensor]
 
     @property
     def flat_box(self) -> Tuple[np.ndarray, np.ndarray]:
@@ -241,9 +259,11 @@ def verification_problem(model: nn.Module, x: torch.Tensor, y, epsilon: float,
     """The question "can ``x`` be pushed to class ``t`` inside the ε-box?" for each target.
 
     Args:
-        model: ``Flatten``/``Linear``/``Conv2d``/``ReLU`` network; it is neither moved
-            nor changed.
-        x: one image, shape ``(1, C, H, W)`` (or ``(1, n)``), pixels in [0, 1].
+        model: ``Flatten``/``Linear``/``Conv2d``/``ReLU`` network in float32 or float64
+            that ``guard.check_network`` accepts (no hooks, no ``forward`` of its own);
+            it is neither moved nor changed.
+        x: one image, shape ``(1, C, H, W)`` (or ``(1, n)``), pixels in [0, 1], any
+            floating dtype: the box is computed from its exact values.
         y: its label (an integer, or a one-element integer tensor).
         epsilon: the l∞ radius, finite and >= 0.
         targets: the target classes (default: every class but ``y``).
@@ -255,16 +275,15 @@ def verification_problem(model: nn.Module, x: torch.Tensor, y, epsilon: float,
         raise ValueError(f"x must be one image with a batch dimension of 1, e.g. (1, 1, 28, 28); "
                          f"got shape {tuple(x.shape)}")
     net = lower(model, x.shape[1:]) if net is None else _check_lowered(net, check_network(model), x)
-    y = _check_label(y, net.num_logits)
+    y = _check_label(y, check_logits(net.num_logits))
     if targets is None:
         targets = [t for t in range(net.num_logits) if t != y]
     else:
         targets = _check_targets(targets, y, net.num_logits)
-    param = next(model.parameters(), None)
-    x = x.detach().cpu().to(param.dtype if param is not None else x.dtype)
-    box = tuple(t.double() for t in linf_box(x, epsilon))
+    box, inner = float64_box(x, epsilon), float64_box(x, epsilon, outward=False)
+    x = x.detach().cpu().to(next(model.parameters()).dtype)
     C = objective_matrix(y, net.num_logits)[:, targets]
-    return Problem(model, x, y, epsilon, targets, net, box, C)
+    return Problem(model, x, y, epsilon, targets, net, box, C, inner)
 
 
 # --- attacks and replays -------------------------------------------------------------------------
@@ -278,42 +297,50 @@ def pgd_targets(model: nn.Module, x: torch.Tensor, y: int, targets: Sequence[int
     ``logit_t - logit_y`` (i.e. minimises the chapter's objective ``logit_y - logit_t``)
     with signed-gradient steps of ``2.5 ε / num_iter``, keeping the best iterate, from
     ``restarts`` starts (``attacks.with_restarts``; the first at δ = 0, the others uniform
-    in the box, drawn from a generator seeded with ``seed``).
+    in the box, drawn from a generator seeded with ``seed``). A radius >= 1 is attacked
+    as 1: the box is all of [0, 1] either way. The points are PGD's own, in the dtype
+    of ``x``; the steps that claim an attack put them into the requested box first.
 
     Returns:
         ``(X_adv, objective)``: shape ``(len(targets), *x.shape[1:])`` and
         ``(len(targets),)``, on the model's device: the best point per target and its
         objective ``logit_y - logit_t``.
     """
-    epsilon = check_nonnegative(epsilon, "epsilon")
+    radius = min(check_nonnegative(epsilon, "epsilon"), 1.0)      # a radius >= 1 already reaches all of [0, 1]
     check_images(x, "x")
     if x.shape[0] != 1:
         raise ValueError(f"x must be one image with a batch dimension of 1, got shape {tuple(x.shape)}")
-    num_classes = lower(check_network(model), x.shape[1:]).num_logits      # (not a model call: modes untouched)
+    num_classes = check_logits(lower(model, x.shape[1:]).num_logits)      # (not a model call: modes untouched)
     y = _check_label(y, num_classes)
     targets = torch.as_tensor(_check_targets(targets, y, num_classes), dtype=torch.long)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"seed must be an integer, got {seed!r}")
     X = x.expand(len(targets), *x.shape[1:])
-    lower_box, upper_box = linf_box(X, epsilon)
+    lower_box, upper_box = linf_box(X, radius)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     starts = [torch.zeros_like(X)] + [lower_box + torch.rand(X.shape, generator=generator, dtype=X.dtype)
                                       * (upper_box - lower_box) - X for _ in range(restarts - 1)]
     margin = lambda logits, t: logits.gather(1, t[:, None])[:, 0] - logits[:, y]     # logit_t - logit_y
-    alpha = 2.5 * epsilon / max(num_iter, 1)
+    alpha = 2.5 * radius / max(num_iter, 1)
     delta = with_restarts(projected_steepest_ascent, iter(starts).__next__, restarts, model, X, targets,
-                          epsilon, alpha, num_iter, loss_fn=margin, keep_best=True)
+                          radius, alpha, num_iter, loss_fn=margin, keep_best=True)
     device = next(model.parameters()).device
     objective = -per_example_loss(model, X, targets, delta, margin)
     return (X + delta).to(device), objective
 
 
 def _replay(p: Problem, point: np.ndarray, program_logits, result: TargetResult) -> None:
-    """Clip a point (flattened input) to the box, run it through the real model, record
-    the witness, the model's logits and objective, and the gap to the program's logits."""
-    lo, hi = p.flat_box
+    """Put a point (flattened input) into the requested box in the model's dtype
+    (``threat.points_inside``), run it through the real model, record the witness, the
+    model's logits and objective, and the gap to the program's logits. Where the box
+    holds no number of the model's dtype near the point, the objective is ``inf``: no
+    attack can be claimed."""
     param = next(p.model.parameters())
-    img = torch.as_tensor(np.clip(point, lo, hi), dtype=param.dtype, device=param.device).reshape(p.x.shape)
+    img, ok = points_inside(torch.as_tensor(point, dtype=torch.float64).reshape(p.x.shape), p.inner, param.dtype)
+    if not ok.all():
+        result.witness_objective = math.inf
+        return
+    img = img.to(param.device)
     was_training = p.model.training
     try:
         p.model.eval()
@@ -334,6 +361,7 @@ def _replay(p: Problem, point: np.ndarray, program_logits, result: TargetResult)
 def _pick(p: Problem, targets) -> List[int]:
     if not isinstance(p, Problem):
         raise ValueError(f"p must be a Problem (verification_problem(model, x, y, epsilon)), got {type(p).__name__}")
+    check_network(p.model)                     # a hook added since the problem was made would go unseen
     if targets is None:
         return list(p.targets)
     if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
@@ -469,8 +497,8 @@ def _sign_result(p: Problem, t: int, s: Solution) -> TargetResult:
         r.verdict = "robust"
         r.status = "infeasible" if s.status != "optimal" else s.status
     if _is_attack(s):
-        r.verdict = "attacked"
         _replay(p, s.x, s.logits, r)
+        r.verdict, r.status = ("attacked", r.status) if r.witness_objective <= 0 else ("unknown", "unconfirmed")
     return r
 
 
@@ -536,7 +564,9 @@ def milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limit: Opt
     "unknown"). ``workers``: a number of worker processes started for this call, or a
     pool the caller runs (``workers.worker_pool``), to solve several targets at once
     (HiGHS only). ``stop_at_attack``: stop at the first attack (the image is then not
-    robust); targets not solved are "unknown" with status "skipped"."""
+    robust); targets not solved are "unknown" with status "skipped". A point the solver
+    finds is "attacked" only when the model, run on it, confirms it; else "unknown" with
+    status "unconfirmed"."""
     targets = _pick(p, targets)
     solver, time_limit = check_solver(solver, integer=True), check_time_limit(time_limit)
     stop_at_attack = check_flag(stop_at_attack, "stop_at_attack")
@@ -579,7 +609,8 @@ def exact_milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limi
     minimum when the solver calls it optimal (within its gap: HiGHS's 1e-4 relative,
     1e-6 absolute), the minimiser the witness; ``bound`` is the proven lower bound
     (HiGHS's dual bound, at most ``value``). "robust" only if that bound is > 0,
-    "attacked" if the value is <= 0; stopped by ``time_limit`` (seconds per MILP,
+    "attacked" if the value is <= 0 and the model, run on the minimiser, confirms it
+    (else "unknown", status "unconfirmed"); stopped by ``time_limit`` (seconds per MILP,
     ``None``: none), the best proven bound is kept."""
     targets = _pick(p, targets)
     solver, time_limit = check_solver(solver, integer=True), check_time_limit(time_limit)
@@ -605,6 +636,8 @@ def exact_milp(p: Problem, targets: Optional[Sequence[int]] = None, *, time_limi
             r.verdict = "attacked"
         if s.x is not None and (r.verdict == "attacked" or s.status == "optimal"):
             _replay(p, s.x, s.logits, r)
+        if r.verdict == "attacked" and r.witness_objective > 0:
+            r.verdict, r.status = "unknown", "unconfirmed"
         results.append(r)
     return _certificate(p, "exact milp", results, start)
 
@@ -712,7 +745,7 @@ def tighten_bounds(model: nn.Module, initial_bound, lp: bool = True, time_limit:
     l0, u0 = (t.double().cpu() for t in check_box(initial_bound))
     if l0.shape[0] != 1:
         raise ValueError(f"initial_bound must hold one box (batch 1), got a batch of {l0.shape[0]}")
-    net = lower(model, l0.shape[1:]) if net is None else net
+    net = lower(model, l0.shape[1:]) if net is None else _check_lowered(net, check_network(model), l0)
     crown_pre = crown_bounds(net, (l0, u0))[0] if crown_pre is None else crown_pre
     pre = [(lc[0].double().cpu().numpy(), uc[0].double().cpu().numpy()) for lc, uc in crown_pre[:-1]]
     if not check_flag(lp, "lp"):

@@ -45,14 +45,16 @@ def _model_epsilon_image(models: dict, model, epsilon: float, eps_max: float, st
 
 
 def _check_data(models, X, y) -> None:
-    """The widgets' ``models`` (a non-empty dict name -> classifier) and images ``X`` with labels ``y``."""
+    """The widgets' ``models`` (a non-empty dict name -> classifier the verifiers accept,
+    ``guard.check_network``) and images ``X`` with labels ``y``."""
+    from .guard import check_network
     from .models import count_classes
     from .threat import check_images, check_labels, check_model
     if not isinstance(models, dict) or not models:
         raise ValueError(f"models must be a non-empty dict of name -> model, e.g. {{'small': small}}; got "
                          f"{type(models).__name__}" + (" (empty)" if isinstance(models, dict) else ""))
     for name, net in models.items():
-        check_model(net, f"models[{name!r}]")
+        check_network(check_model(net, f"models[{name!r}]"), f"models[{name!r}]")
     check_labels(check_images(X, "X"), y, num_classes=min(count_classes(net, X) for net in models.values()))
 
 

@@ -1,11 +1,16 @@
 """Shared test configuration.
 
+Every run gets a fresh user folder (``COURSE_USER_DIR``) and reads the shipped records
+(``COURSE_RECORDS=shipped``), whatever the developer's shell says.
+
 Property tests (Hypothesis) draw the same examples on every run and every machine: a
 failure seen in CI reproduces in a fresh clone. ``HYPOTHESIS_PROFILE=explore`` draws new
 random examples instead, for a deeper local search.
 """
 
 import os
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import settings
@@ -15,6 +20,22 @@ settings.register_profile("course", derandomize=True, database=None, deadline=No
 settings.register_profile("explore", derandomize=False, database=None, deadline=None,
                           print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "course"))
+
+
+def pytest_configure(config):
+    """The user's folder (``course_utils.config.user_dir``) is a fresh temporary folder for
+    the whole run, notebook kernels and subprocesses included, and the records read are the
+    shipped ones: no test depends on a developer's own runs, or writes among them."""
+    folder = tempfile.mkdtemp(prefix="course-user-")
+    config.course_user_dir = folder
+    os.environ["COURSE_USER_DIR"] = folder
+    os.environ["COURSE_RECORDS"] = "shipped"
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "course_user_dir", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):

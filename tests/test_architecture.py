@@ -8,7 +8,7 @@ import course_utils
 from course_utils import config
 
 PACKAGE = config.ROOT / "course_utils"
-VERIFICATION = ("relu", "layers", "network", "bounds", "alpha", "verdicts", "solvers", "programs", "splits", "workers", "verify",
+VERIFICATION = ("relu", "layers", "guard", "network", "bounds", "alpha", "verdicts", "solvers", "programs", "splits", "workers", "verify",
                 "certified")
 
 

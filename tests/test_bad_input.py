@@ -251,6 +251,10 @@ def _weights(tmp_path, kind):
         torch.save(nn.Linear(3, 2).state_dict(), path)
     elif kind == "folder":
         path.mkdir()
+    elif kind in ("nan", "inf"):
+        state = models.build_model("dnn2").state_dict()
+        state["3.bias"][4] = math.nan if kind == "nan" else -math.inf
+        torch.save(state, path)
     return path
 
 
@@ -263,6 +267,8 @@ def _weights(tmp_path, kind):
                            r"\(unexpected 5.weight.*1.weight has shape \(50, 784\), expected \(200, 784\)"),
     ("unknown_architecture", r"do not fit the 'dnn2' architecture: they fit no course architecture"),
     ("folder", r"is a folder, not a file"),
+    ("nan", r"holds NaN or infinite values \(in 3.bias\): a training run diverged"),
+    ("inf", r"holds NaN or infinite values \(in 3.bias\)"),
 ])
 def test_bad_weight_files_name_the_file_and_the_cause(tmp_path, kind, match):
     path = _weights(tmp_path, kind)

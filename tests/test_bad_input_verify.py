@@ -4,7 +4,8 @@ allowed (issue 15 §4; tests/test_bad_input.py does the attack half).
 The public functions and the arguments whose invalid values are tested below (``-``
 marks an argument with nothing to refuse):
 
-layers     rule_for(layer, position -) · check_network(model)
+layers     rule_for(layer, position -)
+guard      check_network(model, name -) (tests/test_model_guard.py has every reason it refuses)
 network    lower(model, input_shape, dtype, device) · LoweredNetwork.position(module_index)
            .hidden_bounds(bounds -, box) · .pre_activations(x)
 bounds     check_box(initial_bound) · bound_propagation(model, initial_bound) · objective_matrix(y, num_classes)
@@ -38,6 +39,7 @@ do not cover, ``TypeError`` for an option a step does not take, as Python says i
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -47,7 +49,7 @@ import torch.nn as nn
 
 from course_utils import bounds as B
 from course_utils import certified as CE
-from course_utils import cli, layers as L, network as N, programs as P, records as R, solvers as S
+from course_utils import cli, guard as G, layers as L, network as N, programs as P, records as R, solvers as S
 from course_utils import verify as V, workers as W
 
 torch.manual_seed(0)
@@ -79,7 +81,7 @@ def case(id_, call, match, error=ValueError):
 
 NETWORK_CASES = [
     case("rule_for-string", lambda: L.rule_for("relu", 3), r"layer 3 \(str", NotImplementedError),
-    case("check_network-module", lambda: L.check_network(nn.Linear(16, 5)), r"^model must be an nn.Sequential"),
+    case("check_network-module", lambda: G.check_network(nn.Linear(16, 5)), r"^model must be an nn.Sequential"),
     case("lower-model-string", lambda: N.lower("small", (1, 4, 4)), r"^model must be an nn.Sequential"),
     case("lower-model-list", lambda: N.lower([nn.Linear(16, 5)], (16,)), r"^model must be an nn.Sequential"),
     case("lower-shape-string", lambda: N.lower(NET, "1,4,4"), r"^input_shape must be .* whole numbers >= 1"),
@@ -258,10 +260,39 @@ VERIFY_CASES = [
     case("lp_cut_rounds-target-y", lambda: V.lp_cut_rounds(NET, x, 0, 0, 0.1), r"^targets must be distinct .* other than y=0"),
     case("lp_cut_rounds-target-string", lambda: V.lp_cut_rounds(NET, x, 0, "1", 0.1), r"^target must be a class label"),
     case("lp_cut_rounds-rounds", lambda: V.lp_cut_rounds(NET, x, 0, 1, 0.1, rounds=-2), r"^rounds must be an integer >= 0"),
+    # the model itself (issue 19; tests/test_model_guard.py has every reason check_network gives)
+    case("certify-model-bfloat16", lambda: certify(model=dressed("bfloat16")),
+         r"^the weight of layer 1 \(Linear\) of model is torch.bfloat16: .*copy.deepcopy\(model\).float\(\)"),
+    case("certify-model-float16", lambda: certify(model=dressed("float16")), r"of model is torch.float16"),
+    case("certify-model-meta", lambda: certify(model=dressed("meta")), r"^the weight of layer 1 \(Linear\) of model is on "
+                                                                        r"the meta device.*to_empty"),
+    case("certify-model-nan", lambda: certify(model=dressed("nan")), r"^the weight of layer 1 \(Linear\) of model holds NaN"),
+    case("certify-model-hooked", lambda: certify(model=dressed("hooked")), r"^model has 1 forward hook\(s\)"),
+    case("certify-model-subclass", lambda: certify(model=dressed("subclass")), r"^model is a Sub, a subclass of nn.Sequential "
+                                                                                r"that overrides forward"),
+    case("certify-one-logit", lambda: certify(model=nn.Sequential(nn.Flatten(), nn.Linear(16, 1))),
+         r"^model must output at least 2 logits \(one per class\) to be verified, it outputs 1"),
+    case("pgd_targets-one-logit", lambda: V.pgd_targets(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)), x, 0, [1], 0.1),
+         r"^model must output at least 2 logits"),
 ]
 
 
 # --- certified -------------------------------------------------------------------------------
+
+def dressed(kind: str) -> nn.Module:
+    """A copy of ``NET`` the verifiers must refuse."""
+    model = copy.deepcopy(NET)
+    if kind in ("bfloat16", "float16", "meta"):
+        return model.to(getattr(torch, kind, kind))
+    if kind == "nan":
+        with torch.no_grad():
+            model[1].weight[2, 3] = math.nan
+    if kind == "hooked":
+        model.register_forward_hook(lambda m, a, out: out)
+    if kind == "subclass":
+        return type("Sub", (nn.Sequential,), {"forward": lambda self, x: nn.Sequential.forward(self, x)})(*model)
+    return model
+
 
 def accuracy(**override):
     args = dict(model=NET, data=(X, Y), epsilons=0.1, methods=["interval"], progress=False) | override
@@ -273,6 +304,12 @@ CERTIFIED_CASES = [
     case("certified_accuracy-model-tanh", lambda: accuracy(model=nn.Sequential(nn.Flatten(), nn.Linear(16, 4), nn.Tanh(),
                                                                                nn.Linear(4, 5))),
          r"layer 2 \(Tanh", NotImplementedError),
+    case("certified_accuracy-model-bfloat16", lambda: accuracy(model=dressed("bfloat16")),
+         r"^the weight of layer 1 \(Linear\) of model is torch.bfloat16"),
+    case("certified_accuracy-model-meta", lambda: accuracy(model=dressed("meta")), r"of model is on the meta device"),
+    case("certified_accuracy-model-hooked", lambda: accuracy(model=dressed("hooked")), r"^model has 1 forward hook"),
+    case("certified_accuracy-one-logit", lambda: accuracy(model=nn.Sequential(nn.Flatten(), nn.Linear(16, 1)),
+                                                          data=(X, Y * 0)), r"^model must output at least 2 logits"),
     case("certified_accuracy-labels-out-of-range", lambda: accuracy(data=(X, torch.tensor([0, 9, 2]))),
          r"^data \(labels\) must hold class labels in 0 \.\. 4, got values in \[0, 9\]"),
     case("certified_accuracy-labels-negative", lambda: accuracy(data=(X, torch.tensor([0, -1, 2]))), r"^data \(labels\) must hold"),
@@ -318,6 +355,14 @@ CERTIFIED_CASES = [
     case("from_dict", lambda: CE.CertifiedResult.from_dict({"epsilon": 0.1}),
          r"^d must be a dict from CertifiedResult.as_dict\(\); it lacks methods, verdicts"),
     case("from_dict-not-dict", lambda: CE.CertifiedResult.from_dict([1]), r"^d must be a dict"),
+    case("from_dict-verdict-letter", lambda: CE.CertifiedResult.from_dict(accuracy()[0].as_dict() | {"verdicts": "rxu"}),
+         r"^d\['verdicts'\] must be a string of the letters r, a, u \(one per image\), got 'x' in it"),
+    case("from_dict-verdicts-list", lambda: CE.CertifiedResult.from_dict(accuracy()[0].as_dict() | {"verdicts": ["r"] * 3}),
+         r"^d\['verdicts'\] must be a string of the letters r, a, u \(one per image\), got a list$"),
+    case("from_dict-survived-letter", lambda: CE.CertifiedResult.from_dict(accuracy()[0].as_dict() | {"survived_pgd": "012"}),
+         r"^d\['survived_pgd'\] must be a string of the letters 0, 1 \(one per image\), got '2'"),
+    case("from_dict-lengths", lambda: CE.CertifiedResult.from_dict(accuracy()[0].as_dict() | {"verdicts": "ru"}),
+         r"^d\['verdicts'\], d\['decided_by'\] and d\['survived_pgd'\] must have one entry per image each, got 2, 3 and 3"),
     case("certified-method", lambda: accuracy()[0].certified("milp"), r"^method must be one of those run, \('interval',\)"),
     case("accuracy_curves-empty", lambda: CE.accuracy_curves([]), r"^results must hold at least one CertifiedResult"),
 ]

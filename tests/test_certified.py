@@ -118,3 +118,88 @@ def test_bound_sandwich_brackets_the_minimum_with_every_step():
     assert default["crown"] == s["crown"][1:2] and default["exact milp"][0] == pytest.approx(s["exact milp"][1])
     with pytest.raises(ValueError, match="steps must be a non-empty subset"):
         bound_sandwich(model, X[1:2], int(y[1]), 0, [0.03], steps=["crown", "pgd"])
+
+
+# --- the hook: on_progress and start ----------------------------------------------------------
+
+HOOKED = dict(epsilons=[0.03, 0.04], methods=["crown", "lp+cuts"], progress=False)
+"""First 16 test images: eps 0.03 all settled by PGD and CROWN, eps 0.04 leaves 6 images to
+the LP with cuts."""
+
+
+@pytest.fixture(scope="module")
+def hooked_run():
+    """One uninterrupted run of 16 images and every Progress its hook received."""
+    X, y = eval_subset(16)
+    model, seen = load_model("small"), []
+    return model, X, y, certified_accuracy(model, (X, y), on_progress=seen.append, **HOOKED), seen
+
+
+def _same(a, b) -> bool:
+    return all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("verdict", "decided_by", "survived_pgd"))
+
+
+def test_the_hook_sees_every_settled_image(hooked_run):
+    """A radius without open images reports once, when it is done; a radius with open
+    images once after its batched steps, once per settled image, once when done; what it
+    receives are copies."""
+    model, X, y, results, seen = hooked_run
+    open_ = int((results[1].decided_by == "lp+cuts").sum() + (results[1].verdict == "unknown").sum())
+    assert open_ >= 4
+    assert [(len(p.finished), p.current is None) for p in seen] == \
+        [(1, True)] + [(1, False)] * (open_ + 1) + [(2, True)]
+    assert [int(p.pending.sum()) for p in seen[1:-1]] == list(range(open_, -1, -1))
+    assert _same(seen[0].finished[0], results[0]) and _same(seen[-1].finished[1], results[1])
+    assert _same(seen[-2].current, results[1]) and seen[1].describe(2) == f"1 of 2 radii done; at eps 0.04, " \
+        f"{16 - open_} of 16 images settled"
+    assert (seen[1].current.verdict[seen[1].pending] == "unknown").all()
+    seen[1].current.verdict[:] = "robust"          # a copy: the run's own result is not touched
+    assert not (results[1].verdict == "robust").all()
+
+
+@pytest.mark.parametrize("after", [1, 4])
+def test_a_run_stopped_anywhere_resumes_to_the_same_result(hooked_run, after, monkeypatch):
+    """Stop a run at its ``after``-th report, continue from the last Progress: the same
+    verdicts as the uninterrupted run, image by image; the batched steps of the radius in
+    progress are not run again."""
+    model, X, y, results, _ = hooked_run
+    seen = []
+
+    def stop(progress):
+        seen.append(progress)
+        if len(seen) == after:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt, match=r"interrupted at eps 0\.04 \(1 of 2 radii finished\); what it "
+                                                r"settled went to on_progress"):
+        certified_accuracy(model, (X, y), on_progress=stop, **HOOKED)
+    from course_utils import certified
+    real, batched = certified._batched_steps, []
+    monkeypatch.setattr(certified, "_batched_steps", lambda run, eps: batched.append(eps) or real(run, eps))
+    again = certified_accuracy(model, (X, y), start=seen[-1], **HOOKED)
+    assert all(_same(a, b) for a, b in zip(again, results))
+    assert batched == ([0.04] if seen[-1].current is None and len(seen[-1].finished) == 1 else [])
+    assert again[0].seconds == seen[-1].finished[0].seconds
+
+
+def test_start_must_belong_to_the_run(hooked_run):
+    from course_utils.certified import Progress
+    model, X, y, results, seen = hooked_run
+    progress = seen[2]
+    for kwargs, message in (
+            (dict(epsilons=[0.03, 0.05]), r"start was made for other epsilons, methods or images: it holds eps 0\.04"),
+            (dict(methods=["interval", "lp+cuts"]), r"start was made for other epsilons, methods or images"),
+            (dict(epsilons=[0.03]), r"start holds 2 radii, more than the 1 epsilons asked"),
+            (dict(start="progress"), r"^start must be a Progress")):
+        with pytest.raises(ValueError, match=message):
+            certified_accuracy(model, (X, y), **{**HOOKED, "start": progress, **kwargs})
+    with pytest.raises(ValueError, match=r"start was made for other epsilons, methods or images: .* 12 images"):
+        certified_accuracy(model, (X[:12], y[:12]), start=progress, **HOOKED)
+    relabelled = y.clone()
+    relabelled[0] = (relabelled[0] + 1) % 10        # image 0 misclassified now
+    with pytest.raises(ValueError, match=r"start was made for other images or another model"):
+        certified_accuracy(model, (X, relabelled), start=progress, **HOOKED)
+    wrong = Progress(progress.finished, progress.current, ~progress.pending)
+    with pytest.raises(ValueError, match=r"start.pending marks images whose verdict is already settled"):
+        certified_accuracy(model, (X, y), start=wrong, **HOOKED)
+    with pytest.raises(ValueError, match=r"^on_progress must be a function"):
+        certified_accuracy(model, (X, y), on_progress="print", **HOOKED)

@@ -16,6 +16,14 @@ dtype) and the boxes (centre, radius, pixels at 0 or 1) are drawn by Hypothesis 
 the derandomised "course" profile (tests/conftest.py): the same cases on every run.
 ``test_guarantees_hold_on_many_random_networks`` (marked ``slow``, left out of
 ``make test``) draws many more: ``pytest -m slow tests/test_guarantees.py``.
+
+The same networks dressed (issue 19; tests/model_dressings.py) in low precision
+(bfloat16, float16), with forward hooks, pre-hooks or a global hook, as subclasses
+overriding ``forward``, with ``forward`` set on the instance: each is refused by every
+entry point tried, and its remedy (the hook removed, a plain ``nn.Sequential``, a float32
+copy) is verified with every guarantee above. Dressed in ways that leave the model's
+values alone (a subclass without a ``forward``, backward hooks), it is accepted and
+verified as called.
 """
 
 import math
@@ -26,12 +34,14 @@ import torch
 import torch.nn as nn
 from hypothesis import event, given, settings, strategies as st
 
-from course_utils.bounds import bound_propagation, interval_based_bound
+from course_utils.bounds import bound_propagation, interval_based_bound, linear_bounds
 from course_utils.certified import certified_accuracy
 from course_utils.network import lower
 from course_utils.programs import HighsProgram, build_program
-from course_utils.verify import (crown, decide, exact_milp, interval, lp, lp_cuts, milp, targeted_pgd,
-                                 verification_problem)
+from course_utils.threat import float64_box
+from course_utils.verify import (certify, crown, decide, exact_milp, interval, lp, lp_cuts, milp, pgd_targets,
+                                 targeted_pgd, verification_problem)
+from model_dressings import ACCEPTED_DRESSINGS, DRESSINGS
 
 TOL = 1e-5          # solver tolerances (HiGHS: 1e-7 primal/dual feasibility) and float32 logits
 TIE = 1e-5          # a minimum this close to 0 may be decided either way
@@ -239,6 +249,73 @@ def test_guarantees_on_random_convolutional_networks(spec, image_seed):
 @given(spec=st.one_of(fc_spec(), conv_spec()), image_seed=st.integers(0, 2 ** 20))
 def test_guarantees_hold_on_many_random_networks(spec, image_seed):
     run_case(spec, image_seed)
+
+
+# --- dressed networks: refused, or verified as called ------------------------------------------------
+
+REFUSED_DRESSINGS = ("bfloat16", "float16", "forward hook", "layer forward pre-hook", "global forward hook",
+                     "subclass forward", "layer subclass forward", "forward on the instance")
+
+
+def refused_everywhere(model, x, y, eps, reason) -> None:
+    """Every entry point tried refuses ``model`` with ``reason``, and runs nothing."""
+    box = float64_box(x, eps)
+    calls = (lambda: certify(model, x, y, eps), lambda: verification_problem(model, x, y, eps),
+             lambda: certified_accuracy(model, (x, torch.tensor([y])), eps, progress=False),
+             lambda: bound_propagation(model, box), lambda: linear_bounds(model, box),
+             lambda: pgd_targets(model, x, y, [(y + 1) % 2], eps))
+    for call in calls:
+        with pytest.raises(ValueError, match=reason):
+            call()
+
+
+def own_label(model, x):
+    """The model's prediction at ``x`` and its margin over the runner-up."""
+    with torch.no_grad():
+        logits = model(x.to(next(model.parameters()).dtype))[0].double()
+    top = logits.topk(2).values
+    return int(logits.argmax()), float(top[0] - top[1])
+
+
+def run_dressed_case(spec, dressing, image_seed) -> None:
+    model, shape = build(spec)
+    if model is None or (dressing == "layer subclass forward" and not isinstance(model[-1], nn.Linear)):
+        event("skipped: the kernel is larger than the image, or too many neurons")
+        return
+    x, y, eps, margin = random_image(model, shape, image_seed)
+    if dressing in ACCEPTED_DRESSINGS:
+        event(f"accepted and verified as called: {dressing}")
+        with ACCEPTED_DRESSINGS[dressing](model) as dressed:
+            if margin > 1e-6:
+                check_guarantees(dressed, x, y, eps, margin)
+        return
+    event(f"refused, its remedy verified: {dressing}")
+    dress, reason = DRESSINGS[dressing]
+    with dress(model) as (dressed, remedy):
+        refused_everywhere(dressed, x, y, eps, reason)
+    fixed = remedy()
+    y, margin = own_label(fixed, x)            # a float32 copy of a bfloat16 model may predict another class
+    if margin > 1e-6:
+        check_guarantees(fixed, x.to(next(fixed.parameters()).dtype), y, eps, margin)
+
+
+@st.composite
+def dressed_spec(draw):
+    return (draw(st.one_of(fc_spec(), conv_spec())),
+            draw(st.sampled_from(REFUSED_DRESSINGS + tuple(ACCEPTED_DRESSINGS))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=dressed_spec(), image_seed=st.integers(0, 2 ** 20))
+def test_guarantees_on_dressed_networks(case, image_seed):
+    run_dressed_case(*case, image_seed)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(case=dressed_spec(), image_seed=st.integers(0, 2 ** 20))
+def test_guarantees_on_many_dressed_networks(case, image_seed):
+    run_dressed_case(*case, image_seed)
 
 
 @settings(max_examples=8, deadline=None)

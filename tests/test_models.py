@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from course_utils import records
+from course_utils import config, records
 from course_utils.data import mnist_loaders
 from course_utils.models import MNIST_MODELS, build_model, load_model, weights_path
 from course_utils.records import PUBLISHED_CLEAN_ERRORS
@@ -31,9 +31,14 @@ def test_loaded_model_is_frozen_and_in_eval_mode():
     assert all(not p.requires_grad for p in model.parameters())
 
 
-def test_missing_weights_say_how_to_regenerate(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"python -m course_utils train dnn2"):
+def test_missing_weights_say_how_to_regenerate(tmp_path, monkeypatch):
+    """A user's folder: train into it again; the shipped file: --shipped, from a checkout."""
+    with pytest.raises(FileNotFoundError, match=rf"`python -m course_utils train dnn2 --out {tmp_path} --force`"):
         load_model("dnn2", models_dir=tmp_path)
+    monkeypatch.setattr(config, "asset", lambda *parts: tmp_path.joinpath(*parts))
+    with pytest.raises(FileNotFoundError, match=r"`python -m course_utils train dnn2 --shipped --force` in a "
+                                                r"checkout of the course, or reinstall the course"):
+        load_model("dnn2", device="cpu")
 
 
 def test_mismatched_weights_say_how_to_regenerate(tmp_path):

@@ -4,9 +4,12 @@ Retrains ``NAME`` by its chapter recipe with ``course_utils.train.train_mnist`` 
 saved over the shipped weights), checks that the result IS the shipped network (largest
 weight difference, 0 when the run reproduces it), and writes the table -- train error,
 train loss, test error, test loss per epoch -- with the chapter's own table beside it, to
-the record ``training_NAME`` (``course_utils/assets/results/training_NAME.json``)::
+the record ``training_NAME``: the user's own (``config.user_dir()/results``), or with
+``--shipped`` the one shipped with the course (``course_utils/assets/results/``; a checkout
+only, and ``--force`` to replace it)::
 
-    python tools/record_training.py dnn2
+    python tools/record_training.py dnn2                          # your run
+    python tools/record_training.py dnn2 --shipped --force        # re-record the course's
 
 Notebook 01 prints the recorded table and recomputes its first row live.
 """
@@ -56,14 +59,23 @@ def record(name: str) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", choices=sorted(RECIPES))
+    parser.add_argument("--shipped", action="store_true", help="re-record the course's record (a checkout only)")
+    parser.add_argument("--force", action="store_true", help="replace the record if it exists")
     args = parser.parse_args(argv)
+    try:  # checked before training
+        path = records.record_path(f"training_{args.name}", shipped=args.shipped)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        records.check_output(path, "the record")
+    except (RuntimeError, ValueError, OSError) as exc:
+        parser.error(str(exc))
+    if path.exists() and not args.force:
+        parser.error(f"{path} exists; --force replaces it")
     entry = record(args.name)
-    path = records.results_dir() / f"training_{args.name}.json"
     text = json.dumps(entry, indent=2)
     text = re.sub(r"\[\s+([-0-9.e]+),\s+([-0-9.e]+),\s+([-0-9.e]+),\s+([-0-9.e]+)\s+\]",
                   r"[\1, \2, \3, \4]", text)  # one table row per line
-    path.write_text(text + "\n")
-    print(f"{path.relative_to(ROOT)}: {len(entry['rows'])} epochs; "
+    records.atomic_write(path, text + "\n")
+    print(f"{path}: {len(entry['rows'])} epochs; "
           f"largest weight difference from the shipped file {entry['max_weight_difference_from_shipped']:g}")
     return 0
 

@@ -376,6 +376,7 @@ check_close(errs["clean, binarised"], 0.025, 0.004, "dnn2, clean error after bin
 
 # %%
 recorded_runs = records.read("clean_errors")
+print(records.origin("clean_errors"))
 for name, entry in recorded_runs.items():
     print(f"{name:6s} {entry['train_seconds']:6.0f} s  (torch {entry['torch']}, {entry['threads']} threads)")
 

@@ -444,10 +444,11 @@ if len(y) == 1000:
 # %%
 rec = {(a, m, c): records.attack_error(a, m, c)["error"]
        for a in ("pgd_linf", "pgd_l2") for m in models for c in (False, True)}
-print(f"{'model':6s} {'l∞, ε = 0.1: off':>17s} {'on':>7s} | {'l2, ε = 2: off':>15s} {'on':>7s}   (10,000 images)")
+print(f"{'model':6s} {'l∞, ε = 0.1: off':>17s} {'on':>7s} | {'l2, ε = 2: off':>15s} {'on':>7s}")
 for m in models:
     print(f"{m:6s} {rec['pgd_linf', m, False]:>17.4f} {rec['pgd_linf', m, True]:>7.4f} | "
           f"{rec['pgd_l2', m, False]:>15.4f} {rec['pgd_l2', m, True]:>7.4f}")
+print(records.origin("attack_errors", keys=[records.attack_key(a, m, c) for a, m, c in rec]))
 
 # %% tags=["hide-input"]
 gap = {(a, m): rec[a, m, False] - rec[a, m, True] for a in ("pgd_linf", "pgd_l2") for m in models}

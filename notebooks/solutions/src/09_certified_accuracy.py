@@ -372,7 +372,7 @@ recorded = {name: load_certified(name) for name in ("small", "dnn2")}
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for ax, (name, rec) in zip(axes, recorded.items()):
     plot_certified_curves(accuracy_curves(rec["results"]), ax=ax, title=f"{name}: first {rec['n']} test images")
-    print(f"{name}: `{rec['command']}`")
+    print(rec["origin"])
     print(f"{'ε':>6} {'PGD':>6} {'MILP':>6} {'LP+cuts':>8} {'CROWN':>6} {'interval':>9} {'unknown':>8}")
     for r in rec["results"]:
         print(f"{r.epsilon:6.2f} {r.pgd_accuracy:6.3f} {r.certified('milp'):6.3f} {r.certified('lp+cuts'):8.3f} "
