@@ -51,8 +51,8 @@ x, label = X[:1], int(y[0])          # the chapter's image, a 7
 #
 # Above, the chord: the triangle's top side. Below, a line through the origin. Any slope
 # $\underline a \in [0, 1]$ is valid (for $\hat z \le 0$, $\underline a \hat z \le 0$; for
-# $\hat z \ge 0$, $\underline a \hat z \le \hat z$); CROWN takes 0 or 1, the lower side of the
-# triangle that leaves the smaller area to the ReLU: slope 1 when $u \ge -l$. A stable
+# $\hat z \ge 0$, $\underline a \hat z \le \hat z$); CROWN takes 0 or 1, whichever leaves the
+# smaller area between the line and the ReLU: slope 1 when $u \ge -l$. A stable
 # neuron is exact: slope 1 when $l \ge 0$, the zero function when $u \le 0$.
 
 # %%
@@ -159,7 +159,7 @@ check_claim([t for t in targets if ours[t] <= 0] == [3, 9] and bool((interval[ta
 # into $[0, 1]$ (projected gradient ascent), the hidden bounds held at CROWN's:
 
 # %%
-def optimise_slopes(Ws, bs, bounds, box, C, num_iter=50, lr=0.1):
+def optimise_slopes(Ws, bs, bounds, box, C, num_iter=200, lr=0.1):
     """Lower bounds on C^T z_{d+1}, each row's lower slopes raised by projected Adam (hidden bounds fixed)."""
     slopes = [relu_lines(l, u)[0].repeat(C.shape[1], 1).requires_grad_() for l, u in bounds]   # CROWN's
     optimiser = torch.optim.Adam(slopes, lr=lr)
@@ -305,8 +305,8 @@ check_claim(bool((witness - x).abs().max() <= 0.06 + 1e-6) and bool((witness >= 
 # %% [markdown]
 # Each lower bound gives up at its own ε: on this grid, the interval bound after 0, the
 # chapter's LP after 0.02, CROWN and alpha-CROWN after 0.04, the LP with cuts after 0.05, the
-# last ε where the MILP's minimum is positive. CROWN lies above the chapter's LP at every ε > 0,
-# although the LP's triangle is tighter than CROWN's two lines (exercise 9.4 asks why).
+# last ε where the MILP's minimum is positive. CROWN lies above the chapter's LP at every ε > 0 of
+# the grid, although the LP's triangle is tighter than CROWN's two lines (exercise 9.4 asks why).
 #
 # ## What each method proves
 #
@@ -477,7 +477,7 @@ check("9.3", through_conv)
 # %% [markdown]
 # ### Exercise 9.4 — why does CROWN beat the chapter's LP?
 #
-# CROWN lies above the chapter's LP at every ε > 0, though the LP keeps each unstable ReLU's
+# CROWN lies above the chapter's LP at every ε > 0 of the grid, though the LP keeps each unstable ReLU's
 # whole triangle and CROWN two of its sides. Why?
 #
 # - `"a"`: on an unstable ReLU, CROWN's two lines cut deeper than the triangle does
@@ -519,7 +519,7 @@ check("9.5", measured)
 #
 # - `"a"`: Adam finds only a local maximum; a global search over slopes would pass it
 # - `"b"`: rounding in floating point keeps each bound a little below the exact one
-# - `"c"`: for any slopes, CROWN's two lines enclose the LP's triangle
+# - `"c"`: for any slopes in $[0, 1]$, CROWN's two lines enclose the LP's triangle
 # - `"d"`: the LP's minimum is the network's true worst margin, which no bound can pass
 
 # %% tags=["exercise"]
