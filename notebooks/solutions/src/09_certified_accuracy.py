@@ -12,7 +12,6 @@
 # target $t$, $m_t^*$ its minimum over the ε-ball; notebook 0.)
 
 # %%
-import cvxpy as cp
 import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
@@ -30,6 +29,7 @@ from course_utils.plotting import plot_bound_sandwich, plot_certified_curves, pl
 from course_utils.programs import form_lp
 from course_utils.records import load_certified
 from course_utils.relu import relu_relaxation
+from course_utils.solvers import solve_cvxpy
 from course_utils.threat import linf_box
 from course_utils.verify import certify
 from course_utils.widgets import certified_widget
@@ -185,10 +185,10 @@ same_bounds[1], same_bounds[3] = [(l[None], u[None]) for l, u in hidden]   # the
 lp_same = {}
 for t in targets:
     problem, _ = form_lp(small, C[:, t].numpy(), box, same_bounds)
-    problem.solve(solver=cp.HIGHS)
-    if problem.status != "optimal":
-        raise RuntimeError(f"target {t}: HiGHS ended with status {problem.status!r}, no bound is claimed")
-    lp_same[t] = problem.value
+    solved = solve_cvxpy(problem, "HIGHS", integer=False)
+    if solved.status != "optimal":
+        raise RuntimeError(f"target {t}: HiGHS ended with status {solved.status!r}, no bound is claimed")
+    lp_same[t] = solved.value
 package_hidden, package = alpha_crown_bounds(lower(small, x.shape[1:], dtype=torch.float64), box, C)
 package = package[0]
 print(f"{'target':>6} {'CROWN':>8} {'optimised':>10} {'LP, same l, u':>14} {'alpha-CROWN':>12}")
