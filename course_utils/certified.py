@@ -183,38 +183,63 @@ def accuracy_curves(results: Sequence[CertifiedResult]) -> dict:
     return curves
 
 
+SANDWICH_STEPS = ("interval", "crown", "alpha-crown", "lp", "lp+cuts", "exact milp", "targeted pgd")
+"""The steps ``bound_sandwich`` can run: five lower bounds on the minimum margin, the minimum
+itself ("exact milp") and the margin at an attack's point (an upper bound)."""
+CHAPTER_SANDWICH = ("interval", "crown", "lp", "exact milp", "targeted pgd")
+"""``bound_sandwich``'s steps by default: the chapter's three (interval, LP, MILP), CROWN and the attack."""
+_SOLVED = ("lp", "lp+cuts", "exact milp")
+
+
+def _sandwich_row(p, target: int, steps: Tuple[str, ...], time_limit: Optional[float]) -> dict:
+    """``{step: (value, status)}`` of one ``verify.Problem`` with the single target ``target``."""
+    from .verify import exact_milp, lp, lp_cuts
+    row = {}
+    if "interval" in steps:
+        row["interval"] = (interval_based_bound(p.model, p.C, p.interval_bounds)[0, 0].item(), "bound")
+    if "crown" in steps:
+        row["crown"] = (p.crown[1][0].item(), "bound")
+    if "alpha-crown" in steps:
+        row["alpha-crown"] = (p.alpha_crown[0].item(), "bound")
+    for step, solve, value in (("lp", lp, "value"), ("lp+cuts", lp_cuts, "bound"), ("exact milp", exact_milp, "value")):
+        if step in steps:
+            r = solve(p, time_limit=time_limit)[target]
+            row[step] = (getattr(r, value) if r.status == "optimal" else None, r.status)
+    if "targeted pgd" in steps:
+        row["targeted pgd"] = (p.pgd_points[1][0].item(), "attack")
+    return row
+
+
 def bound_sandwich(model: nn.Module, x: torch.Tensor, y: int, target: int, epsilons: Sequence[float],
-                   time_limit: Optional[float] = 60.0) -> dict:
-    """Every bound on ``min (logit_y - logit_target)`` over the ε-box of one image, for
-    several ε (notebook 09): the steps "interval", "crown", "lp" (the chapter's, interval
-    bounds) and "exact milp" (lower bounds, the last one the minimum itself), and
-    "targeted pgd", the value at the attack's point (an upper bound).
+                   time_limit: Optional[float] = 60.0, steps: Sequence[str] = CHAPTER_SANDWICH) -> dict:
+    """Bounds on ``min (logit_y - logit_target)`` over the ε-box of one image, for several ε
+    (notebook 01 previews them, notebook 09 closes the bracket), one series per step of
+    ``steps`` (names of ``SANDWICH_STEPS``): lower bounds "interval", "crown",
+    "alpha-crown", "lp" (the chapter's, on interval bounds) and "lp+cuts" (on tightened
+    bounds, with cuts); the minimum itself, "exact milp"; and "targeted pgd", the margin at
+    the attack's point (an upper bound). By default ``CHAPTER_SANDWICH``.
 
     Returns:
-        ``{"epsilon": [...], step: [...] for those five steps, "status": {"lp": [...],
-        "exact milp": [...]}}``; a value is ``None`` where its solver did not reach
-        optimality (its status says why: "time_limit" when ``time_limit`` seconds, for
-        each ε's LP step and again for its exact MILP step, bound tightening included,
-        ran out; ``None``: no limit).
+        ``{"epsilon": [...], step: [...] for each step, "status": {step: [...]}}`` with a
+        status list for each solver step ("lp", "lp+cuts", "exact milp"); a value is
+        ``None`` where its solver did not reach optimality (its status says why:
+        "time_limit" when ``time_limit`` seconds, for each ε and each solver step, bound
+        tightening included, ran out; ``None``: no limit).
     """
-    from .verify import exact_milp, lp, verification_problem
+    from .verify import verification_problem
     epsilons, time_limit = _check_epsilons(epsilons), check_time_limit(time_limit)
+    steps = check_steps(steps, SANDWICH_STEPS, "steps")
     first = verification_problem(model, x, y, 0.0)
     if target not in first.targets or isinstance(target, bool) or not isinstance(target, (int, np.integer)):
         raise ValueError(f"target must be a class label (int) among {first.targets} (not y), got {target!r}")
-    keys = ("interval", "crown", "lp", "exact milp", "targeted pgd")
-    out = {"epsilon": [], **{k: [] for k in keys}, "status": {"lp": [], "exact milp": []}}
+    out = {"epsilon": [], **{k: [] for k in steps}, "status": {k: [] for k in steps if k in _SOLVED}}
     for eps in epsilons:
         p = verification_problem(model, x, y, eps, targets=[int(target)])
-        relaxed, exact = lp(p, time_limit=time_limit)[target], exact_milp(p, time_limit=time_limit)[target]
         out["epsilon"].append(eps)
-        out["interval"].append(interval_based_bound(model, p.C, p.interval_bounds)[0, 0].item())
-        out["crown"].append(p.crown[1][0].item())
-        out["lp"].append(relaxed.value)
-        out["exact milp"].append(exact.value)
-        out["targeted pgd"].append(p.pgd_points[1][0].item())
-        out["status"]["lp"].append(relaxed.status)
-        out["status"]["exact milp"].append(exact.status)
+        for step, (value, status) in _sandwich_row(p, int(target), steps, time_limit).items():
+            out[step].append(value)
+            if step in _SOLVED:
+                out["status"][step].append(status)
     return out
 
 

@@ -49,7 +49,7 @@ METHODS: Mapping[str, MethodStyle] = MappingProxyType({
     # verifiers: bounds that prove (notebooks 06-09)
     "interval": MethodStyle("interval bounds", "#999933", "v"),
     "crown": MethodStyle("CROWN (linear bounds)", "#009988", "D"),
-    "alpha_crown": MethodStyle("CROWN, optimised slopes", "#117733", "d", "--"),
+    "alpha_crown": MethodStyle("CROWN, optimised slopes", "#332288", "d", "--"),
     "lp": MethodStyle("LP relaxation (chapter's)", "#0077BB", "s"),
     "lp_cuts": MethodStyle("LP + cuts", "#44AA99", "p", "--"),
     "milp": MethodStyle("MILP (exact)", "#000000", "o"),

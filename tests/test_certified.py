@@ -94,6 +94,32 @@ def test_bad_data_is_named():
         certified_accuracy(load_model("small"), (X, y[:2]), 0.05, ["interval"], progress=False)
 
 
+def test_bound_sandwich_brackets_the_minimum_with_every_step():
+    """Every lower bound <= the MILP's minimum <= the attack's margin, at every ε; the
+    package's CROWN and alpha-CROWN never below the interval bound and CROWN; all seven
+    series agree at ε = 0 (the box is a point); by default only the chapter's five."""
+    from course_utils.certified import CHAPTER_SANDWICH, SANDWICH_STEPS, bound_sandwich
+    X, y = eval_subset(2)
+    model = load_model("small")
+    eps = [0.0, 0.03, 0.06]
+    s = bound_sandwich(model, X[1:2], int(y[1]), 0, eps, steps=SANDWICH_STEPS)
+    assert s["epsilon"] == eps and set(s["status"]) == {"lp", "lp+cuts", "exact milp"}
+    assert all(st == "optimal" for k in s["status"] for st in s["status"][k])
+    for i in range(len(eps)):
+        exact = s["exact milp"][i]
+        for step in ("interval", "crown", "alpha-crown", "lp", "lp+cuts"):
+            assert s[step][i] <= exact + 1e-9, (step, eps[i])
+        assert exact <= s["targeted pgd"][i] + 1e-4 * max(1.0, abs(exact))
+        assert s["interval"][i] <= s["crown"][i] <= s["alpha-crown"][i] + 1e-12
+        assert s["lp"][i] <= s["lp+cuts"][i] + 1e-6          # tightened bounds and cuts only raise the LP
+    assert max(s[k][0] for k in SANDWICH_STEPS) - min(s[k][0] for k in SANDWICH_STEPS) < 1e-6
+    default = bound_sandwich(model, X[1:2], int(y[1]), 0, [0.03])
+    assert set(default) == {"epsilon", "status", *CHAPTER_SANDWICH} and set(default["status"]) == {"lp", "exact milp"}
+    assert default["crown"] == s["crown"][1:2] and default["exact milp"][0] == pytest.approx(s["exact milp"][1])
+    with pytest.raises(ValueError, match="steps must be a non-empty subset"):
+        bound_sandwich(model, X[1:2], int(y[1]), 0, [0.03], steps=["crown", "pgd"])
+
+
 # --- the hook: on_progress and start ----------------------------------------------------------
 
 HOOKED = dict(epsilons=[0.03, 0.04], methods=["crown", "lp+cuts"], progress=False)

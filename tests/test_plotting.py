@@ -468,3 +468,21 @@ def test_search_tree_picture_marks_each_node_by_what_the_search_did():
         P.plot_search_tree(nodes, optimum=9)
     looks = list(style.SEARCH_NODES.values())
     assert len({to_rgba(s.color) for s in looks}) == len({s.marker for s in looks}) == 4
+
+
+def test_bound_sandwich_with_every_step_of_the_course():
+    """Notebook 09's bracket: all seven series, each in its method's colour; the band starts
+    at the best of the five lower bounds (here the LP with cuts at ε 0.02, alpha-CROWN at 0.01)."""
+    sandwich = {**_sandwich(), "alpha-crown": [3.0, 1.0, -0.9, -3.5], "lp+cuts": [3.0, 0.5, -0.1, -2.0]}
+    steps = ("interval", "crown", "alpha-crown", "lp", "lp+cuts", "exact milp", "targeted pgd")
+    fig = P.plot_bound_sandwich(sandwich, steps=steps, shade=True, verdicts=True)
+    ax = fig.axes[0]
+    assert {to_rgba(style.method_style(s).color) for s in steps} <= {to_rgba(l.get_color()) for l in ax.get_lines()}
+    band = [c for c in ax.collections if c.get_label() == "the minimum lies in this band"][0]
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(-2.0)      # ε 0.03: the LP failed (None), the best is the LP with cuts
+    marks = {style.VERDICTS[v].color: v for v in style.VERDICTS}
+    found = {marks[l.get_color()]: list(l.get_xdata()) for l in ax.get_lines() if l.get_color() in marks}
+    assert found == {"robust": [0.0, 0.01], "unknown": [0.02], "attacked": [0.03]}
+    with pytest.raises(ValueError, match="sandwich has no series"):
+        P.plot_bound_sandwich(_sandwich(), steps=steps)

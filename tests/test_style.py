@@ -28,6 +28,8 @@ def test_every_method_of_the_course_has_one_distinct_style():
     verdicts = list(style.VERDICTS.values())
     assert len({v.symbol for v in verdicts}) == len({to_rgba(v.color) for v in verdicts}) == 3
     assert len({v.linestyle for v in verdicts}) == 3, "verdict frames must differ without colour"
+    # a figure may draw both (notebook 09's bracket: every method, and a verdict per ε along the top)
+    assert not set(colours) & {to_rgba(v.color) for v in verdicts}, "a method shares a colour with a verdict"
 
 
 def test_every_attack_and_alias_resolves():

@@ -299,10 +299,12 @@ def plot_bound_widths(widths: Mapping[str, Sequence], layer_names: Optional[Sequ
     return finish(ax, title)
 
 
-SANDWICH_STEPS = ("targeted pgd", "exact milp", "lp", "crown", "interval")
+SANDWICH_STEPS = ("targeted pgd", "exact milp", "lp+cuts", "alpha-crown", "lp", "crown", "interval")
 """The series of ``certified.bound_sandwich`` that :func:`plot_bound_sandwich` can draw: an
-attack's margin (an upper bound on the minimum), the minimum itself, three lower bounds."""
-RELAXATION_STEPS = ("lp", "crown", "interval")
+attack's margin (an upper bound on the minimum), the minimum itself, five lower bounds."""
+CHAPTER_SANDWICH_STEPS = ("targeted pgd", "exact milp", "lp", "crown", "interval")
+"""What :func:`plot_bound_sandwich` draws by default (``certified.bound_sandwich``'s default series)."""
+RELAXATION_STEPS = ("lp+cuts", "alpha-crown", "lp", "crown", "interval")
 """The lower bounds among ``SANDWICH_STEPS``: relaxations of the network."""
 
 
@@ -362,14 +364,15 @@ def _sandwich_limits(ax, sandwich: Mapping, steps: tuple, room_on_top: bool) -> 
     ax.set_ylim(bottom, top)
 
 
-def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = "", steps=SANDWICH_STEPS,
+def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = "", steps=CHAPTER_SANDWICH_STEPS,
                         shade: bool = False, verdicts: bool = False):
     """Bounds on one objective ``min (logit_y - logit_t)`` against ε, from
     ``certified.bound_sandwich`` (notebook 01 previews it, notebook 09 closes it).
 
     ``steps``: the series to draw, names of ``SANDWICH_STEPS``: lower bounds ("interval",
-    "crown", "lp"), the minimum itself ("exact milp") and "targeted pgd", the margin at the
-    attack's point (an upper bound). ``shade``: fill, at every ε, the band from the highest
+    "crown", "alpha-crown", "lp", "lp+cuts"), the minimum itself ("exact milp") and
+    "targeted pgd", the margin at the attack's point (an upper bound); by default
+    ``CHAPTER_SANDWICH_STEPS``. ``shade``: fill, at every ε, the band from the highest
     drawn lower bound up to the attack's margin, where the minimum lies for all that the
     attack and the relaxations know. ``verdicts``: one mark per ε along the top, robust (a
     lower bound above 0), attacked (the attack's margin at or below 0) or unknown. Both need
@@ -378,8 +381,8 @@ def plot_bound_sandwich(sandwich: Mapping, ax=None, title: str = "", steps=SANDW
     """
     steps = _sandwich_steps(sandwich, steps)
     eps = as_values(sandwich["epsilon"], "epsilon")
-    ax = new_axes(ax, (9, 3.4))
-    notes = {"targeted pgd": " (an attack: upper bound)", "lp": ", interval bounds"}
+    ax = new_axes(ax, (9, 4))
+    notes = {"targeted pgd": " (an attack: upper bound)", "lp": ", interval bounds", "lp+cuts": ", tightened bounds"}
     for key in SANDWICH_STEPS:
         if key in steps:
             kw = style.method_style(key).line_kw()
