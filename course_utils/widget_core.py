@@ -32,6 +32,8 @@ import matplotlib.pyplot as plt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import style
+
 PNG_DPI = 100
 """Resolution of the pictures a widget shows (the inline backend's default)."""
 
@@ -77,7 +79,7 @@ def still_png(png: str, controls: Iterable[str], caption: str) -> str:
     ax.imshow(image, interpolation="none")
     ax.axis("off")
     fig.text(0.01, (strip - 0.6 * CAPTION_PT * PNG_DPI / 72) / (height + strip), text, fontsize=CAPTION_PT,
-             style="italic", va="top", ha="left", color="#333333")
+             style="italic", va="top", ha="left", color=style.INK)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=PNG_DPI)
     return base64.b64encode(buf.getvalue()).decode("ascii")
