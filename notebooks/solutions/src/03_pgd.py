@@ -117,7 +117,7 @@ check("3.1", share)
 # image's mean $|g_i|$; right, every entry, with the line $|g_i| = \epsilon / \alpha$ for
 # $\alpha = 10^4$: an entry to its right reaches $\pm\epsilon$ in one raw step.
 
-# %%
+# %% tags=["reveal"]
 plot_gradient_scales(grads, alpha=1e4, epsilon=0.1)
 plt.show()
 

@@ -212,7 +212,7 @@ check("4.1", predicted)
 # are PGD with $k$ steps), for the dense networks on the first 1000 test images and the CNN
 # on the first 50, with FGSM's error on the same images as a level line:
 
-# %%
+# %% tags=["reveal"]
 n_live = {"dnn2": min(len(y), 1000), "dnn4": min(len(y), 1000), "cnn": min(len(y), 50)}
 by_step, fgsm_err = {}, {}
 for name, model in models.items():

@@ -119,7 +119,7 @@ answer = "a"
 # %%
 check("5.1", answer)
 
-# %%
+# %% tags=["reveal"]
 def outcomes(delta, t):
     """Among the images not labelled t: shares that hit t, stay correct, go to another class;
     and the margins m_t = z_y - z_t of those that went to another class."""

@@ -243,7 +243,7 @@ check("9.1", answer)
 # **Ask the room.** Suppose PGD's best point for target 3 still has a positive margin at some
 # ε. Is the image then robust against target 3 at that ε?
 
-# %%
+# %% tags=["reveal"]
 def shown(step, value):
     """A value of the table: PGD's may move in its last digit across CPUs; a failed solve has none."""
     return "—" if value is None else approx(value) if step == "targeted pgd" else f"{value:.3f}"
@@ -409,7 +409,7 @@ check_claim(res["small"][0.06].verdict[0] == "attacked" and res["small"][0.06].d
 # * **Where the MILP decided every image, its curve is the robust accuracy.** On the small net
 #   (70 hidden neurons) it did, at every ε: PGD's accuracy exceeds the truth by 0 to 0.045 (9
 #   images at ε = 0.08; image 0 at ε = 0.06 is one PGD missed). On dnn2 (200 hidden neurons),
-#   at 10 s per solver call, 5 to 11 of the 100 images stay unknown from ε = 0.05 on.
+#   with a time limit of 10 s, 5 to 11 of the 100 images stay unknown from ε = 0.05 on.
 # * **The cheap bounds give up where most images are robust**: at ε = 0.05 and 0.06 CROWN
 #   proves under half of the small net's images, the MILP over half.
 # * **The cost is in the solvers.** At ε = 0.05 the batched steps settled 109 of the 200
