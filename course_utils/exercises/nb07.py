@@ -182,11 +182,12 @@ def _investigate_bounds(answer) -> str:
 
 _TIGHT_MODEL = (
     "Tighter bounds remove triangles (a neuron proven stable needs none) and shrink the others, "
-    "so the relaxed set shrinks and every LP minimum rises: from one target to seven, with no "
-    "change to the LP itself. That is why the steps \"lp+cuts\" and \"milp\" of `certify` first "
-    "tighten the bounds, one LP per unstable neuron, and why bounds matter more for the LP than "
-    "for the MILP (whose optimum does not depend on them). The two targets still open, 3 and 9, "
-    "are the ones the cuts of this notebook then close.")
+    "so the relaxed set shrinks and no LP minimum can drop: here the LP proves seven targets "
+    "instead of one, with no change to the LP itself. That is why the steps \"lp+cuts\" and "
+    "\"milp\" of `certify` first tighten the bounds, up to two LPs (minimum and maximum) per "
+    "unstable neuron, and why bounds matter more for the LP than for the MILP (whose optimum "
+    "does not depend on them). The two targets still open, 3 and 9, are the ones the cuts of "
+    "this notebook then close.")
 
 
 NOTEBOOK = "07_convex_relaxations"

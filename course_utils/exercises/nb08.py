@@ -63,7 +63,7 @@ _why_more_than_double = multiple_choice(
          "which grows by all of u's growth.", {
         "a": ("the bounds are computed in float64: rounding moves them by about 1e-15, not by factors",
               "write the ReLU's output width in terms of l and u, and let l and u move with ε"),
-        "b": ("a ReLU never widens an interval: [max(l, 0), max(u, 0)] lies inside [l, u]",
+        "b": ("a ReLU never widens an interval: max(u, 0) − max(l, 0) ≤ u − l",
               "compare the ReLU's output width with its input width at ε = 0.01 and at ε = 0.02"),
         "c": ("the clamp only removes width: a clamped pixel's interval grows by less than ε does",
               "the first layer's widths at most double (the check above): the growth comes later"),

@@ -148,8 +148,8 @@ check_claim(100 < reach["dnn4"] < 1000, "the 4-layer net's: within a few hundred
 check_claim(10 < reach["dnn2"] < 100, "the 2-layer net's: within tens", show=False)
 
 # %% [markdown]
-# The CNN's logits lie within a few thousand of zero, the 4-layer net's within a few
-# hundred, the 2-layer net's within tens: valid, but loose for deeper networks.
+# The interval bounds on the CNN's logits reach a few thousand, the 4-layer net's a few
+# hundred, the 2-layer net's tens: valid, but loose for deeper networks.
 
 # %% [markdown]
 # ## The chapter's program
@@ -572,7 +572,7 @@ answer = 5.40
 # %%
 check("6.2", answer)
 
-# %%
+# %% tags=["reveal"]
 loose_problem, _ = form_milp(small, c3, box02, loosen(tight02, 4))
 print(f"m_3* with bounds four times looser: {approx(solve(loose_problem), 4)}")
 
@@ -585,7 +585,7 @@ print(f"m_3* with bounds four times looser: {approx(solve(loose_problem), 4)}")
 # - `"a"`: one of the two solvers is wrong, since the program is the same
 # - `"b"`: our network is robust at $\epsilon = 0.1$ on this image
 # - `"c"`: no point of our ball lifts logit 0 above logit 7
-# - `"d"`: more PGD restarts toward class 0 would still find an attack
+# - `"d"`: more PGD restarts would find a point where logit 0 beats logit 7
 
 # %% tags=["exercise"]
 answer = None
@@ -647,7 +647,7 @@ check("6.5", answer)
 # * Bounds decide the cost, not the answer: tighter ones remove binaries and strengthen the
 #   relaxation that branch and bound prunes with; an attack's margin is a cutoff.
 #
-# Notebook 7 keeps only the relaxation: always fast, sometimes "unknown".
+# Notebook 7 keeps only the relaxation: solvable in polynomial time, sometimes "unknown".
 
 # %% [markdown]
 # ## References

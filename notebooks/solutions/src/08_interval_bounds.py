@@ -4,7 +4,8 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# Notebook 7 bounded the worst-case margin $m_t^* = \min_{\|\delta\|_\infty \le \epsilon} m_t(x + \delta)$
+# Notebook 7 bounded the worst-case margin
+# $m_t^* = \min_{\|\delta\|_\infty \le \epsilon,\ x + \delta \in [0,1]} m_t(x + \delta)$
 # from below with one LP per target. Here is a cheaper lower bound that needs no solver: the
 # interval arithmetic of notebook 6 and one observation about the last layer. It is never
 # tighter than the LP, but it costs a few matrix products per layer, runs on a whole batch of images
