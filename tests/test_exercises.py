@@ -157,7 +157,7 @@ def test_an_unknown_exercise_gets_one_line_listing_the_ids_and_a_bad_kind_is_ref
 
 def test_strip_solutions_keeps_indentation_and_refuses_unbalanced_markers():
     cell = "def f(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION\n"
-    assert nbtool.strip_solutions(cell) == "def f(x):\n    ...  # your code here"
+    assert nbtool.strip_solutions(cell) == "def f(x):\n    pass  # your code here"
     for bad in ("# BEGIN SOLUTION\nx = 1\n", "x = 1\n# END SOLUTION\n",
                 "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n"):
         with pytest.raises(ValueError):

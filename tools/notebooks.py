@@ -85,12 +85,13 @@ def signature(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]
 
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
-STUB = "...  # your code here"
+STUB = "pass  # your code here"
 
 
 def strip_solutions(source: str) -> str:
     """``source`` with every ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` block replaced by
-    ``...  # your code here`` at the block's indentation (a statement that does nothing)."""
+    ``pass  # your code here`` at the block's indentation (a statement that does nothing
+    and, unlike ``...``, displays nothing when it ends a cell)."""
     out, inside = [], False
     for number, line in enumerate(source.splitlines(), 1):
         marker = line.strip()
