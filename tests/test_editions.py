@@ -140,6 +140,18 @@ def test_a_prediction_is_answered_only_by_a_cell_the_learner_runs_after_it(src):
 
 
 @pytest.mark.parametrize("src", LESSONS, ids=lambda p: p.stem)
+def test_a_question_for_the_room_is_answered_by_the_next_cell_the_learner_runs(src):
+    """A question (a markdown cell tagged ``question``) is answered by the code cell after
+    it, tagged ``reveal``: in the learner's edition its output appears only when run."""
+    cells = nbtool.read_source(src).cells
+    for k, cell in enumerate(cells):
+        if cell.cell_type == "markdown" and "question" in cell.metadata.get("tags", []):
+            answer = next(c for c in cells[k + 1:] if c.cell_type == "code")
+            assert nbtool.REVEAL_TAG in answer.metadata.get("tags", []), \
+                f"the cell after the question {cell.source[:60]!r} is not tagged 'reveal'"
+
+
+@pytest.mark.parametrize("src", LESSONS, ids=lambda p: p.stem)
 def test_every_check_says_not_yet_to_the_learner_and_right_in_the_solved_edition(src):
     ids = [exercise_id for exercise_id, _, _ in _exercise_cells(src)]
     for nb, verdict in ((_learner(src), "✗ Exercise {id} "), (_solved(src), "✓ Exercise {id} ")):

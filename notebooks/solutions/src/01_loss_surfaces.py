@@ -88,7 +88,7 @@ plt.show()
 # **Ask the room.** The network has 300 ReLUs. How many linear pieces do you expect on
 # $[-3, 3]$: a handful, a few dozen, hundreds, or millions?
 
-# %%
+# %% tags=["reveal"]
 pieces = count_linear_pieces(net, -3.0, 3.0)
 print(f"linear pieces on [-3, 3] (seen on a grid of 60,001 points): {pieces}")
 
@@ -111,7 +111,7 @@ check_claim(100 <= pieces < 1000, "hundreds of linear pieces on [-3, 3]", show=F
 # **Ask the room.** Take $x_0 = 0.75$ and $\epsilon = 0.3$ on the picture above. Where is the
 # highest point of $[0.45, 1.05]$, and where does the gradient at $x_0$ send us?
 
-# %%
+# %% tags=["reveal"]
 results = {}
 for x0, eps in [(0.75, 0.3), (-1.0, 0.5), (1.5, 0.5)]:
     r = results[x0] = inner_max_1d(net, x0, eps)
@@ -174,7 +174,7 @@ inner_max_1d_widget(net, x0=0.75, epsilon=0.3)
 # target class 3, as $\epsilon$ grows. The attack is targeted PGD, the exact value comes from
 # a MILP, the relaxation is the chapter's LP; later notebooks show how each works.
 
-# %%
+# %% tags=["reveal"]
 small, (x, y0) = load_model("small", device="cpu"), eval_subset(1)
 eps_grid = [0.0, 0.02, 0.04, 0.06, 0.08]
 bracket = bound_sandwich(small, x, int(y0[0]), 3, eps_grid)

@@ -119,7 +119,7 @@ check_same(torch.cat([fgsm(model, X[:100], y[:100], 0.1) for model in models.val
 # **Ask the room.** Which pixels of an MNIST digit can the clamp change, and in which
 # direction? What share of the perturbation do you expect it to cut?
 
-# %%
+# %% tags=["reveal"]
 d_off = fgsm(models["dnn2"], X[:100], y[:100], 0.1)
 d_on = fgsm_package(models["dnn2"], X[:100], y[:100], 0.1)
 print("values taken by the chapter's δ:", sorted({round(v, 4) for v in d_off.unique().tolist()}))
@@ -177,7 +177,7 @@ check_claim(min(outside) > 0 and bool(((Xg + delta) < 0).flatten(1).any(1).all()
 # **Ask the room.** The CNN looks at the image through small convolution filters. Will the
 # same $\epsilon = 0.1$ fool it as often as the 2-layer network?
 
-# %%
+# %% tags=["reveal"]
 delta = fgsm(models["cnn"], Xg, yg, 0.1)
 with torch.no_grad():
     _ = plot_images(Xg + delta, yg, models["cnn"](Xg + delta), 3, 6)
@@ -234,7 +234,7 @@ def epoch_adversarial(model, loader, attack, *args):
 # We run our loop on the first 1000 test images in the chapter's setting (our `fgsm`, no
 # clamp), and the package's loop with the package's `fgsm`, clamp off and on:
 
-# %%
+# %% tags=["reveal"]
 loader = tensor_loader(X, y, batch_size=500)
 ours = {name: epoch_adversarial(model, loader, fgsm, 0.1) for name, model in models.items()}
 theirs = {name: {clamp: epoch_adversarial_package(model, loader, fgsm_package, 0.1, clamp=clamp,

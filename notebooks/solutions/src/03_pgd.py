@@ -73,7 +73,7 @@ check_same(delta_plain, package.pgd(cnn, Xg, yg, 0.1, 1e4, 20, clamp=False),
 # of 100 images, for the batch's *mean* loss. We keep each image's own gradient (the summed
 # loss) for all three networks, and divide by 100 to compare:
 
-# %%
+# %% tags=["reveal"]
 grads = {}
 for name, model in models.items():
     delta0 = torch.zeros_like(X[:100], requires_grad=True)
@@ -154,7 +154,7 @@ check_claim(all(bool(s.max() / s.min() > between) for s in per_image.values()),
 # **Ask the room.** Is there one $\alpha$ that suits all three networks? One that suits every
 # image of one network?
 
-# %%
+# %% tags=["reveal"]
 alphas = (1, 1e2, 1e4)
 sweep = {}
 for name, model in models.items():
@@ -400,7 +400,7 @@ check_same(pgd_linf_rand(dnn4_64, X64, y[:20], 0.1, 1e-2, 40, 10, torch.Generato
 # **Ask the room.** Ten restarts cost ten times as much. How much do you expect them to buy:
 # a few more images fooled, or many?
 
-# %%
+# %% tags=["reveal"]
 rand = records.attack_error("pgd_linf_rand", "cnn", False)["error"]
 print(error_table({"PGD": {"cnn": full["pgd_linf", False]["cnn"]}, "10 restarts": {"cnn": rand},
                    "chapter, PGD": {"cnn": records.PUBLISHED_ATTACK_ERRORS["pgd_linf"]["cnn"]},

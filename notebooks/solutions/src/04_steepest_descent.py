@@ -144,7 +144,7 @@ check_same(project_l2(w_two[:50], 2.0), w_two[:50], "points inside the ball come
 # **Ask the room.** Both climbs take ten steps of the same size in a ball of the same radius.
 # Which one ends higher, and where will the $\ell_\infty$ one stop?
 
-# %%
+# %% tags=["reveal"]
 def f(Z):
     return Z[..., 0] + 0.3 * Z[..., 1] - 0.25 * (Z[..., 0] - Z[..., 1]) ** 2
 
@@ -313,7 +313,7 @@ check_claim(abs(rec["pgd_l2", True]["cnn"] - records.PUBLISHED_ATTACK_ERRORS["pg
 # **Ask the room.** The $\ell_2$ budget is 2, the $\ell_\infty$ budget 0.1. Measured in
 # $\ell_2$, which of the two perturbations is longer?
 
-# %%
+# %% tags=["reveal"]
 d_inf = pgd_linf(dnn2, X[:100], y[:100], 0.1, 0.01, 40)
 d_two = pgd_l2_package(dnn2, X[:100], y[:100], 2.0, 0.1, 40)
 print(f"{'mean over 100 images':20s} {'‖δ‖∞':>6s} {'‖δ‖₂':>6s}  share of pixels moved by > 0.05, > 0.1")
@@ -367,7 +367,7 @@ check_claim(bool((unchanged & (X[:3] == 0)).sum() > 0.9 * unchanged.sum()),
 # Stirling's formula, for $r \approx \epsilon \sqrt{2n / (\pi e)}$: 1.35 on MNIST. The
 # volumes underflow a float, so we compare logarithms:
 
-# %%
+# %% tags=["reveal"]
 n, eps, r = 784, 0.1, 2.0
 log_cube = n * math.log(2 * eps)
 log_ball = n / 2 * math.log(math.pi) + n * math.log(r) - math.lgamma(n / 2 + 1)

@@ -91,7 +91,7 @@ check_claim(bool(hits_grid >= 16 / 18), "at least 16 of the 18 images are now cl
 # **Ask the room.** Now target 0. The objective only pushes $z_0$ above $z_y$. What else
 # could the network end up predicting?
 
-# %%
+# %% tags=["reveal"]
 deltas["margin", 0] = attacks.pgd_linf_targ(cnn, Xs, ys, 0.2, 0.01, 40, 0, clamp=False)
 with torch.no_grad():
     plot_images(Xs + deltas["margin", 0], ys, cnn(Xs + deltas["margin", 0]), 3, 6, targets=0)
@@ -195,7 +195,7 @@ def margin_cw(logits, y_targ):
 # **Ask the room.** Which of the three objectives will hit the target most often? Will the
 # sum beat the chapter's first objective?
 
-# %%
+# %% tags=["reveal"]
 def run(objective, t):
     if objective == "margin":
         return attacks.pgd_linf_targ(cnn, Xs, ys, 0.2, 0.01, 40, t, clamp=False)

@@ -77,7 +77,7 @@ print("first test image, label", label)
 # **Ask the room.** Let $v = 1/2$. Which points $(\hat z, z)$ do the four rows allow, for
 # $l = -1$ and $u = 1.5$?
 
-# %%
+# %% tags=["reveal"]
 plot_bigm_slices(-1.0, 1.5, (0.25, 0.5, 0.75))
 plt.show()
 
@@ -380,7 +380,7 @@ def branch_and_bound(relaxed, v, max_lps=2000):
 # **Ask the room.** At $\epsilon = 0.02$, target 3, the tightened bounds leave 15 binaries:
 # $2^{15} = 32{,}768$ phase patterns. How many LPs will branch and bound solve?
 
-# %%
+# %% tags=["reveal"]
 c3 = margin_vector(3)
 relaxed, (_, v) = form_milp(small, c3, box02, tight02, relax=True)
 tree, best = branch_and_bound(relaxed, v)
@@ -439,7 +439,7 @@ runs = {0.1: worst_case_margins(0.1, targets)}
 # **Ask the room.** The chapter's $m_2^*$ at $\epsilon = 0.1$ is negative. Will the network
 # classify the minimiser as a 2?
 
-# %%
+# %% tags=["reveal"]
 m2, witness, program_logits = runs[0.1][2]
 witness = torch.tensor(witness).reshape(x.shape).clamp(*box01).float()    # HiGHS's point, to 1e-7 in the box
 with torch.no_grad():

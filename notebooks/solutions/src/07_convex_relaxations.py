@@ -84,7 +84,7 @@ plt.show()
 # **Ask the room.** A square goes through a ReLU network with two outputs. What shape comes
 # out? If it stays on one side of the line $z_1 = z_2$, must a convex set around it do the same?
 
-# %%
+# %% tags=["reveal"]
 poly = adversarial_polytope()
 plot_adversarial_polytope(poly)
 plt.show()
@@ -206,7 +206,7 @@ check_claim(r.verdict == "attacked", "certify: target 2 attacked", show=False)
 #
 # At $\epsilon = 0.05$, target 3:
 
-# %%
+# %% tags=["reveal"]
 milp_005 = recorded_bounds(models, X, y, "small", "exact milp", 0, 0.05)
 problem, z = lp_margin(small, 0.05, 3)
 real = network_at(z)

@@ -81,7 +81,7 @@ check_same(torch.cat([torch.cat([l, u], 1) for l, u in ours], 1), torch.cat([tor
 # neurons). Push the ε-box of one image through it. Does the width of the intervals grow by
 # about the same *amount* per layer, or by about the same *factor*?
 
-# %%
+# %% tags=["reveal"]
 def widths(model, x, epsilon):
     """The width u - l of every layer's output interval (one image), flattened."""
     return [(u - l)[0].flatten() for l, u in bound_propagation(model, linf_box(x.double(), epsilon))]
@@ -261,7 +261,7 @@ check_claim(0.93 <= record[10][1] < record[0][1] == 1.0, "clean accuracy drops f
 # **Ask the room.** The LP certified all nine targets at this ε in notebook 7. Could the
 # interval bound be *higher* than the LP's bound for some target?
 
-# %%
+# %% tags=["reveal"]
 targets = [t for t in range(10) if t != label]
 lp = certify(small, x, label, 0.02, "lp")
 milp = recorded_bounds(models, X, y, "small", "exact milp", 0, 0.02)

@@ -338,7 +338,7 @@ check_claim(bool((witness - x).abs().max() <= 0.06 + 1e-6) and bool((witness >= 
 # the images proven by it or a step before it. The batched bounds are fast enough for the first
 # 1000 test images, on two networks:
 
-# %%
+# %% tags=["reveal"]
 fast = {name: certified_accuracy(net, (X, y), [0.02, 0.05], ["interval", "crown"], progress=False)
         for name, net in models.items()}
 print(f"{'net':>5} {'ε':>5} {'clean':>6} {'PGD':>7} {'interval':>9} {'CROWN':>6}")
