@@ -58,7 +58,8 @@ def _conda_names():
 
 
 def _third_party_imports():
-    """Top-level names of the modules course_utils imports that are not in the stdlib."""
+    """Top-level names of the modules course_utils imports that are not in the stdlib
+    (``import`` statements, and names passed to ``import_whole`` / ``import_module``)."""
     found = set()
     for path in (config.ROOT / "course_utils").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -66,6 +67,10 @@ def _third_party_imports():
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
+            elif (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None))
+                  in ("import_whole", "import_module")):      # solvers.import_whole("highspy")
+                found |= {a.value.split(".")[0] for a in node.args
+                          if isinstance(a, ast.Constant) and isinstance(a.value, str)}
     return {name for name in found if name not in sys.stdlib_module_names and name != "course_utils"}
 
 
