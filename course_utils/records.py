@@ -225,17 +225,18 @@ def _sizes(entries) -> str:
 
 
 def _whole_origin(name: str, record: dict, mine: bool) -> str:
-    where = f"your run {user_results_dir() / name}.json" if mine else f"the shipped record ({SHIPPED_FOLDER}/{name}.json)"
+    where = f"your run {user_results_dir() / name}.json" if mine else "shipped with the course"
     text = f"{name}: {where}" + (f", n = {record['n']}" if "n" in record else "")
     if record.get("status") == "partial":
         text += f", partial: {record.get('progress', 'unfinished')}"
-    return text + (f", made by `{record['command']}`" if "command" in record and not mine else "")
+    return text
 
 
 def origin(name: str, source: Optional[str] = None, keys=None) -> str:
     """One line saying what ``read(name, source)`` reads, for the notebooks to print
-    beside a recorded figure: the shipped record with its n and command, or the user's
-    run with its path and n. ``keys``: for ``ENTRY_RECORDS``, only those entries."""
+    beside a recorded figure: "shipped with the course" and its n, or the user's run with
+    its path and n (the command that made a record stays in the record, ``read``).
+    ``keys``: for ``ENTRY_RECORDS``, only those entries."""
     shipped, mine = read_from(name, "shipped"), {}
     if check_source(source) == "user":
         mine = read_from(name, "user")
@@ -251,10 +252,8 @@ def origin(name: str, source: Optional[str] = None, keys=None) -> str:
                  + ("; the others " if others else ""))
     if others or not own:
         stated = _UNSTATED.get(name, {})
-        commands = (", each entry with its command" if any("command" in e for e in others)
-                    else f", made by `{stated['command']}`" if stated else "")
         sizes = _sizes(others) or (f", n = {stated['n']}" if stated else "")
-        text += f"the shipped record ({SHIPPED_FOLDER}/{name}.json){sizes}{commands}"
+        text += f"shipped with the course{sizes}"
     return text
 
 

@@ -39,8 +39,7 @@ def test_comparison_table_reads_the_record(tmp_records):
     assert "0.9259" in lines[3] and "0.9357" in lines[3] and "0.7017" in lines[3] and "10000" in lines[3]
     assert "≈0.959" in lines[3] and "≈0.777" in lines[3]
     assert lines[4].count("—") == 4  # cnn: nothing recorded (off, on, n), no live clamp-on figure
-    assert lines[5] == ("recorded: attack_errors: the shipped record (course_utils/assets/results/"
-                        "attack_errors.json), n = 10000, each entry with its command")
+    assert lines[5] == "recorded: attack_errors: shipped with the course, n = 10000"
 
 
 def test_the_users_runs_are_shown_only_when_asked_and_say_so(tmp_records, monkeypatch):
@@ -58,8 +57,7 @@ def test_the_users_runs_are_shown_only_when_asked_and_say_so(tmp_records, monkey
     lines = evaluate.comparison_table("fgsm", *live).splitlines()
     assert "0.5000" in lines[3] and "0.7017" in lines[3] and "200/10000" in lines[3]
     assert lines[4] == (f"recorded: attack_errors: your runs in {mine} (fgsm/dnn2/clamp_off), n = 200; the "
-                        f"others the shipped record (course_utils/assets/results/attack_errors.json), n = 10000, "
-                        f"each entry with its command")
+                        f"others shipped with the course, n = 10000")
     assert records.read("attack_errors", "shipped")["fgsm/dnn2/clamp_off"]["error"] == 0.9357
     monkeypatch.setenv("COURSE_RECORDS", "mine")
     with pytest.raises(ValueError, match=r"^the environment variable COURSE_RECORDS must be 'shipped'"):
@@ -71,8 +69,7 @@ def test_the_users_runs_are_shown_only_when_asked_and_say_so(tmp_records, monkey
 def test_a_whole_record_is_the_users_run_or_the_shipped_one(tmp_records):
     records.write_file(tmp_records.shipped / "certified_small.json", {"n": 200, "command": "c", "results": []})
     assert records.origin("certified_small", "user") == records.origin("certified_small") == (
-        "certified_small: the shipped record (course_utils/assets/results/certified_small.json), n = 200, "
-        "made by `c`")
+        "certified_small: shipped with the course, n = 200")
     path = records.write("certified_small", {"n": 50, "command": "d", "results": []})
     assert records.read("certified_small", "user") == {"n": 50, "command": "d", "results": []}
     assert records.read("certified_small") == {"n": 200, "command": "c", "results": []}

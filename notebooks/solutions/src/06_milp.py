@@ -4,22 +4,19 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# Attacks are local searches: when one fails, a better point may still exist. For a small
-# ReLU network we can compute notebook 5's worst-case margin
-# $m_t^* = \min_{x' \in \text{ball}} (z_y - z_t)(x')$ *exactly*, for each target $t$: a
-# negative one comes with a point of the ball not classified $y$, and nine positive ones
-# prove that none exists. The tool is mixed-integer linear programming (MILP).
+# When an attack fails, a better point may still exist. For a small ReLU network,
+# mixed-integer linear programming (MILP) computes notebook 5's worst-case margin $m_t^*$
+# *exactly*: a negative one comes with a point of the ball not classified $y$; nine positive
+# ones prove that none exists.
 
 # %% [markdown]
 # ## The targeted attack as a constrained problem
 #
-# With $z_1 = x$, $z_{i+1} = \max(0, W_i z_i + b_i)$ for $i < d$, the logits
-# $z_{d+1} = W_d z_d + b_d$ and $c = e_y - e_t$:
+# With $d$ linear layers $(W_i, b_i)$, a ReLU after each but the last, and $c = e_y - e_t$:
 #
 # $$m_t^* = \min_{z_1, \dots, z_{d+1}} c^T z_{d+1} \quad\text{s.t.}\quad \|z_1 - x\|_\infty \le \epsilon,\ \ 0 \le z_1 \le 1,\ \ z_{i+1} = \max(0, W_i z_i + b_i),\ \ z_{d+1} = W_d z_d + b_d .$$
 #
-# Everything is linear except the ReLUs. (Like the chapter's code, we keep $z_1$ a valid
-# image.)
+# Everything is linear except the ReLUs.
 
 # %%
 import copy
@@ -60,8 +57,8 @@ print("first test image, label", label)
 # ## Mixed-integer programs and the big-M ReLU
 #
 # A MILP minimises a linear objective under linear constraints, some variables in
-# $\{0, 1\}$. Without those it is a linear program (LP), solvable in polynomial time; with
-# them it is NP-hard, and a solver's worst case grows exponentially with the binaries.
+# $\{0, 1\}$: NP-hard, a solver's worst case exponential in the binaries. Without those it is
+# a linear program (LP), solvable in polynomial time.
 #
 # Given bounds $l \le \hat z \le u$ on a pre-activation $\hat z = W_i z_i + b_i$ and a binary
 # $v$, $z = \max(0, \hat z)$ is exactly the solution set of
@@ -82,10 +79,9 @@ plot_bigm_slices(-1.0, 1.5, (0.25, 0.5, 0.75))
 plt.show()
 
 # %% [markdown]
-# For a fixed $v$ the rows allow a quadrilateral; $v = 0$ and $v = 1$ squeeze it to the two
-# pieces of the ReLU. Let $v$ range over $[0, 1]$ — the **relaxation** with which a MILP
-# solver bounds its search — and they fill a triangle: the binary's shadow, studied in
-# notebook 7. Tight $l, u$ make it small.
+# Each $v$ allows a quadrilateral, squeezed to the ReLU's two pieces by $v = 0$ and $v = 1$.
+# Over $0 \le v \le 1$ (the **relaxation** a MILP solver bounds its search with) they fill a
+# triangle, small for tight $l, u$ (notebook 7).
 
 # %% [markdown]
 # ## Bounds for the rows: intervals
@@ -95,7 +91,7 @@ plt.show()
 #
 # $$\max(W,0)\,\hat l + \min(W,0)\,\hat u + b \;\le\; Wz + b \;\le\; \max(W,0)\,\hat u + \min(W,0)\,\hat l + b .$$
 #
-# A ReLU maps $[l, u]$ to $[\max(l,0), \max(u,0)]$. Layer by layer, as in the chapter:
+# A ReLU maps $[l, u]$ to $[\max(l,0), \max(u,0)]$. As in the chapter:
 
 # %%
 def bound_propagation(model, initial_bound):
@@ -122,8 +118,7 @@ def bound_propagation(model, initial_bound):
 
 
 # %% [markdown]
-# Against the package's `bounds.bound_propagation`, every layer of four networks (image 0,
-# $\epsilon = 0.1$, float64), and logit 0's bounds beside the chapter's:
+# Logit 0's bounds (image 0, $\epsilon = 0.1$) beside the chapter's:
 
 # %%
 def flat(bounds):
@@ -148,15 +143,14 @@ check_claim(100 < reach["dnn4"] < 1000, "the 4-layer net's: within a few hundred
 check_claim(10 < reach["dnn2"] < 100, "the 2-layer net's: within tens", show=False)
 
 # %% [markdown]
-# The interval bounds on the CNN's logits reach a few thousand, the 4-layer net's a few
-# hundred, the 2-layer net's tens: valid, but loose for deeper networks.
+# Valid, but loose for deeper networks: the CNN's logit bounds reach a few thousand, the
+# 4-layer net's a few hundred, the 2-layer net's tens.
 
 # %% [markdown]
 # ## The chapter's program
 #
-# Replace each ReLU of the constrained problem by its four rows, with interval bounds: that
-# is the chapter's MILP. The chapter trains a small 784-50-20-10 network for it and writes it
-# in cvxpy, one line per row:
+# The chapter's MILP puts each ReLU's four rows on interval bounds, in cvxpy one line per
+# row, for a small 784-50-20-10 network it trains:
 
 # %%
 def form_milp(model, c, initial_bound, bounds):
@@ -179,8 +173,8 @@ def form_milp(model, c, initial_bound, bounds):
 
 
 # %% [markdown]
-# With HiGHS (the chapter uses Gurobi) on image 0, a 7: target 3 at $\epsilon = 0.02$, then
-# the chapter's example, $\epsilon = 0.1$ and target 2, with five seconds:
+# HiGHS (the chapter uses Gurobi) on image 0, a 7: target 3 at $\epsilon = 0.02$, then
+# target 2 at $\epsilon = 0.1$ for five seconds:
 
 # %%
 def margin_vector(target):
@@ -207,23 +201,22 @@ check_close(m3, 5.399, 0.01, "the worst-case margin m_3* at ε = 0.02:")
 check_claim(stuck.status == "user_limit", "ε = 0.1, target 2: stopped by the time limit, no proof", show=False)
 
 # %% [markdown]
-# At $\epsilon = 0.02$ no point of the ball lifts logit 3 above logit 7. At $\epsilon = 0.1$
-# HiGHS stops at its time limit without a proof (status `user_limit`): no answer.
+# No point of the $\epsilon = 0.02$ ball lifts logit 3 above logit 7. At $\epsilon = 0.1$: no
+# proof, no answer.
 
 # %% [markdown]
 # ## Three changes that make it fast
 #
 # 1. **No binary for a stable neuron**: $z = 0$ or $z = \hat z$ instead ($\hat z$ a variable
 #    bounded by $l, u$).
-# 2. **Tighter bounds from a smaller program.** Relax the binaries of the program over the
-#    layers before layer $k$ to $0 \le v \le 1$: it keeps every true point, so the minimum
-#    and maximum of each pre-activation over it are valid bounds, two LPs per neuron. Layer
-#    1 needs none: its interval bounds are exact.
-# 3. **A cutoff from an attack.** Targeted PGD (notebook 5) finds a point with margin
+# 2. **Tighter bounds from a smaller program.** Relaxing the binaries ($0 \le v \le 1$) of the
+#    program over the layers before layer $k$ keeps every true point, so each
+#    pre-activation's minimum and maximum over it are valid bounds: two LPs per neuron.
+#    Layer 1 needs none: its interval bounds are exact.
+# 3. **A cutoff from an attack.** Targeted PGD (notebook 5) finds a margin
 #    $m_{\rm PGD} \ge m_t^*$. The row $c^T z_{d+1} \le m_{\rm PGD} + 10^{-3}$ removes no
 #    minimiser ($10^{-3}$ covers float32 rounding) and lets the solver drop every branch
-#    that cannot beat PGD. HiGHS's own search for good points is switched off
-#    (`QUIET_MIP_OPTIONS`).
+#    that cannot beat PGD.
 
 # %%
 chapter_form_milp = form_milp                    # the chapter's version, kept for comparison
@@ -279,8 +272,7 @@ def solve(problem):
 
 
 # %% [markdown]
-# The package writes the same MILP (`programs.form_milp`) and tightens the same way after
-# CROWN's bounds (`verify.tighten_bounds`, notebook 9). At $\epsilon = 0.02$:
+# Against the package, which tightens after CROWN's bounds (notebook 9):
 
 # %%
 tight02 = tighten(small, box02, interval02)
@@ -309,8 +301,7 @@ for eps in (0.02, 0.05, 0.1):       # layer 1's bounds are attained by points of
                atol=1e-9, show=False)
 
 # %% [markdown]
-# For each radius, the binaries (layer 1 + layer 2) and the relaxed minimum for target 2,
-# where the solver's search starts:
+# Binaries per layer and the relaxed minimum for target 2, where the search starts:
 
 # %%
 roots = {}
@@ -331,18 +322,17 @@ check_close(roots[0.1, "tightened"][0], -13.06, 0.05, "ε = 0.1: the relaxed m_2
 
 # %% [markdown]
 # Tightening proves 8 more neurons stable at $\epsilon = 0.05$ and 2 at $\epsilon = 0.1$,
-# where its gain is the relaxation: its minimum rises from about $-26.4$ to $-13.1$. That
-# matters because of how the solver searches.
+# where it raises the relaxed minimum from about $-26.4$ to $-13.1$.
 
 # %% [markdown]
 # ## How the solver searches: branch and bound
 #
 # Fix the phases ($v = 0$ or $1$) of some unstable neurons and relax the others: the relaxed
-# minimum bounds every input with those phases from below. Branch and bound splits the open
-# node of lowest bound on the next neuron of a fixed order, and drops a child whose program
-# is infeasible (no input has its phases). When the lowest open node has every phase fixed,
-# it is an exact LP and its value is the minimum: every input belongs to some open node,
-# whose bound is no lower.
+# minimum bounds every input with those phases from below. Branch and bound splits the
+# lowest-bound open node on the next neuron (fixed order) and drops infeasible children (no
+# input has their phases). When the lowest open node has every phase fixed, it is an exact
+# LP, and its value the minimum: every input belongs to some open node, whose bound is no
+# lower.
 
 # %%
 def branch_and_bound(relaxed, v, max_lps=2000):
@@ -406,16 +396,14 @@ check_claim(all(tree[k][2] <= tree[best][2] + 1e-6 for k in split)
             "every split node's bound is at most the minimum, every other node's at least", show=False)
 
 # %% [markdown]
-# 57 LPs, not 32,768, and HiGHS's minimum. Grey nodes had bounds up to $m_3^*$ and were
-# split; green ones, with bounds no lower, never were: no input with their phases beats
-# the minimum. Looser bounds weaken every node (exercise 6.4 measures the cost). HiGHS adds
-# cuts, heuristics and a smarter choice of neuron, but it too searches by branch and bound.
+# 57 LPs, not 32,768. Grey nodes (bounds up to $m_3^*$) were split; green ones (bounds no
+# lower) never were: no input with their phases beats the minimum. HiGHS too searches by
+# branch and bound, with cuts, heuristics and a smarter choice of neuron.
 
 # %% [markdown]
 # ## The chapter's example: $\epsilon = 0.1$, target 2
 #
-# Every target at $\epsilon = 0.1$ with the improved `form_milp`: one program, its objective
-# and cutoff `cp.Parameter`s set per target.
+# The improved `form_milp`, one program for every target at $\epsilon = 0.1$:
 
 # %%
 def worst_case_margins(epsilon, targets):
@@ -459,9 +447,9 @@ check_claim(int(model_logits.argmax()) == 3 and model_logits[3] > model_logits[2
 
 # %% [markdown]
 # No: logit 2 beats logit 7 there, but logit 3 beats both. The program compares only 7 with
-# 2: a negative $m_2^*$ proves that the class changes, not that it becomes 2. The program's
-# logits are the network's at the minimiser (to $10^{-4}$): the MILP is the network, not an
-# approximation. Ours is $-1.68$, the chapter's $-4.97$: other weights.
+# 2: a negative $m_2^*$ proves that the class changes, not that it becomes 2. The MILP's
+# logits are the model's (to $10^{-4}$): it is the network, not an approximation. The
+# chapter's is $-4.97$: other weights.
 
 # %%
 plot_witness(x, witness, f"ε = 0.1, target 2: m_2 = {m2:.2f} at the minimiser")
@@ -470,8 +458,7 @@ plt.show()
 # %% [markdown]
 # ## Certifying robustness: the nine targets
 #
-# If every $m_t^*$ is positive, no point of the ball changes the class. The chapter's two
-# tables, $\epsilon = 0.05$ and $\epsilon = 0.1$:
+# The chapter's two tables:
 
 # %%
 runs[0.05] = worst_case_margins(0.05, targets)
@@ -492,18 +479,16 @@ check_claim([t for t in targets if m[0.1][t] < 0] == [2, 3, 5, 8, 9], "ε = 0.1:
             show=False)
 
 # %% [markdown]
-# At $\epsilon = 0.05$ all nine minima are positive: **no** perturbation of size 0.05 changes
-# this digit's class — a proof, not a failed search. The smallest is target 3's, as in the
-# chapter, but ours (1.14) is far from its near miss of 0.019. At $\epsilon = 0.1$ five are
-# negative (2, 3, 5, 8, 9): the image is not robust. Our signs are the chapter's on every
-# target but 0 (exercise 6.3).
+# At $\epsilon = 0.05$ **no** perturbation of size 0.05 changes this digit's class: a proof,
+# not a failed search. As in the chapter the smallest is target 3's, but ours (1.14) is far
+# from its near miss of 0.019. At $\epsilon = 0.1$ five are negative: the image is not
+# robust.
 
 # %% [markdown]
 # ## A cross-check: the package's exact MILP
 #
-# `certify(model, x, y, epsilon, "exact milp")` solves the same MILP: as arrays for HiGHS, on
-# bounds from CROWN (notebook 9) and our LPs, with PGD's point as a first solution instead
-# of a cutoff. The chapter's two examples:
+# `certify(model, x, y, epsilon, "exact milp")` solves the same MILP on bounds from CROWN
+# (notebook 9) and our LPs, with PGD's point as a first solution instead of a cutoff:
 
 # %%
 package = {0.05: certify(small, x, label, 0.05, "exact milp"),
@@ -515,13 +500,13 @@ check_claim(all(r.status == "optimal" for cert in package.values() for r in cert
 
 # %% [markdown]
 # The same minima, within HiGHS's relative gap of $10^{-4}$. Notebook 9 ends a cascade of
-# cheaper steps with its sign-only sibling, the step "milp".
+# cheaper steps with the sign-only step "milp".
 
 # %% [markdown]
 # ## Try it
 #
-# Move $\epsilon$, the image and the network: the bars are the interval bounds on the ten
-# logits, the dots the clean logits.
+# Move $\epsilon$, the image and the network: bars are the interval bounds on the ten logits,
+# dots the clean logits.
 
 # %% tags=["nbval-ignore-output"]
 logit_bounds_widget({k: models[k] for k in ("dnn2", "dnn4", "cnn", "small")}, X, y, epsilon=0.1)
@@ -645,9 +630,9 @@ check("6.5", answer)
 #   stable). The MILP gives each $m_t^*$ exactly: a negative one with a point of the ball not
 #   classified $y$ (not necessarily $t$); nine positive ones, a proof.
 # * Bounds decide the cost, not the answer: tighter ones remove binaries and strengthen the
-#   relaxation that branch and bound prunes with; an attack's margin is a cutoff.
+#   relaxation branch and bound prunes with. An attack's margin is a cutoff.
 #
-# Notebook 7 keeps only the relaxation: solvable in polynomial time, sometimes "unknown".
+# Notebook 7 keeps only the relaxation: polynomial time, sometimes "unknown".
 
 # %% [markdown]
 # ## References

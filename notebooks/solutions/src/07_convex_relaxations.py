@@ -4,32 +4,28 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# The MILP of notebook 6 computes each worst-case margin $m_t^* = \min_{\text{ball}} (z_y - z_t)$
-# exactly, at a cost that can grow exponentially with the number of unstable ReLUs. A proof
-# of robustness needs less: a positive **lower bound** on $m_t^*$ (the chapter's "upper
-# bounding the inner maximization"). This notebook gets one from a linear program.
+# Notebook 6's MILP computes each worst-case margin $m_t^*$ exactly, at a cost that can grow
+# exponentially with its unstable ReLUs. A proof of robustness needs only a
+# positive **lower bound** on $m_t^*$ (the chapter's "upper bounding the inner
+# maximization").
 #
 # ## Relaxing the binaries
 #
-# The only non-convex constraint of the MILP is $v \in \{0,1\}$. Replace it by
-#
-# $$0 \le v \le 1$$
-#
-# and what remains is a linear program (LP), solvable in polynomial time. The feasible set
-# only grows, so the LP's minimum is at most the MILP's:
+# Replace the MILP's only non-convex constraint, $v \in \{0,1\}$, by $0 \le v \le 1$: what
+# remains is a linear program (LP), solvable in polynomial time. The feasible set only grows,
+# so the LP's minimum is at most the MILP's:
 #
 # $$\text{LP}_t \;\le\; m_t^* \;=\; \min_{\|\delta\|_\infty \le \epsilon,\ x + \delta \in [0,1]} m_t(x+\delta).$$
 #
 # If $\text{LP}_t > 0$, then $m_t^* > 0$: target $t$ is "robust". A negative value proves
 # nothing by itself: the relaxed set may hold points that no input produces.
 #
-# What does the relaxation do to one ReLU? For an unstable neuron ($l < 0 < u$), eliminate $v$
-# from the big-M rows with $0 \le v \le 1$: what is left is
+# For an unstable neuron ($l < 0 < u$), eliminating $v$ from the relaxed big-M rows leaves
 #
 # $$z \ge 0,\qquad z \ge \hat z,\qquad z \le \frac{u\,(\hat z - l)}{u - l},$$
 #
-# the **triangle** spanned by the graph of the bounded ReLU: its convex hull, the smallest
-# convex set that contains it.
+# the **triangle**: the convex hull of the bounded ReLU's graph, the smallest convex set
+# that contains it.
 
 # %%
 import cvxpy as cp
@@ -67,18 +63,16 @@ plot_relu_relaxation(l=-1.0, u=1.5)
 plt.show()
 
 # %% [markdown]
-# The black line is the set the MILP allows ($z = \max(0, \hat z)$ on $[l, u]$), the shaded
-# triangle the set the LP allows. The gap is largest at $\hat z = 0$, where the chord lies
-# $-ul/(u-l)$ above the ReLU, and it grows as either bound moves away from 0. For the MILP,
-# loose bounds cost time; for the LP they cost tightness.
+# The LP's gap is largest at $\hat z = 0$, where the chord lies $-ul/(u-l)$ above the ReLU, and
+# grows as either bound moves away from 0: loose bounds cost the MILP time, the LP tightness.
 #
 # ## The adversarial polytope
 #
-# Stacked over the layers, the triangles enclose the image of the ε-ball in a convex set.
-# On a toy network with two inputs and two outputs (2-6-6-2, random weights) both can be
-# drawn. Left, the ball $\|x - x_0\|_\infty \le 0.6$; right, its image — the outputs the
-# adversary can reach, the *adversarial polytope* — with the LP's outer bound (one LP per
-# direction) and the interval box.
+# Stacked over the layers, the triangles enclose the image of the ε-ball in a convex set. A
+# toy 2-6-6-2 network (random weights) shows both: left, the ball
+# $\|x - x_0\|_\infty \le 0.6$; right, its image, the outputs the adversary can reach (the
+# *adversarial polytope*), with the LP's outer bound (one LP per direction) and the interval
+# box.
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** A square goes through a ReLU network with two outputs. What shape comes
@@ -116,18 +110,15 @@ k = int(np.argmin(np.linalg.norm(poly.directions - np.array([1, -1]) / np.sqrt(2
 check_close(-np.sqrt(2) * poly.support[k], margin["LP"], 1e-6, "the figure's LP outer bound reaches z₂ − z₁ =", show=False)
 
 # %% [markdown]
-# The image is folded — each fold a ReLU switching phase — and not convex. It stays on the
-# side $z_2 > z_1$ (class 1; the MILP's minimum of $z_2 - z_1$ is positive), but the LP's set
-# reaches across the line: the LP cannot prove what is true. Where is the loss? A linear
-# function has the same minimum over a set and over its convex hull, so the image's hull,
-# the tightest convex relaxation there is, would prove it. The LP's set is larger than that
-# hull: it relaxes each neuron on its own. The interval box is larger still.
+# The image is folded (each fold a ReLU switching phase) and not convex. It stays on the side
+# $z_2 > z_1$ (the MILP's minimum of $z_2 - z_1$ is positive), but the LP's set reaches across
+# the line: the LP cannot prove what is true. A linear function has the same minimum over a
+# set and over its convex hull, so the image's hull, the tightest convex relaxation there
+# is, would prove it; the LP's set, which relaxes each neuron on its own, is larger.
 #
 # ## The chapter in code
 #
-# The chapter's LP is `form_milp` of notebook 6 with `v` a plain variable, $0 \le v \le 1$.
-# (One more change leaves the LP as it is: each $\hat z_i = W_i z_i + b_i$ is a variable, so
-# the dense $W_i$ enters one row block, not two.)
+# The chapter's LP is notebook 6's `form_milp` with `v` a plain variable, $0 \le v \le 1$.
 
 # %%
 def form_lp(model, c, initial_bound, bounds):
@@ -168,8 +159,8 @@ def network_at(z):
 
 
 # %% [markdown]
-# The chapter's example: the small net, image 0 (a 7), target 2, $\epsilon = 0.1$, interval
-# bounds, and what the real network computes at the LP's own input:
+# The chapter's example (small net, image 0, target 2, $\epsilon = 0.1$, interval bounds) and
+# the network at the LP's own input:
 
 # %%
 milp_01 = recorded_bounds(models, X, y, "small", "exact milp", 0, 0.1)    # notebook 6's m_t*
@@ -191,11 +182,10 @@ check_claim(problem.value < milp_01[2] - 20 and real[label] - real[2] < 0 and r.
 check_claim(r.verdict == "attacked", "certify: target 2 attacked", show=False)
 
 # %% [markdown]
-# The LP's bound, $-26.4$ (the chapter's: $-26.1$), lies far below the exact $m_2^* = -1.68$.
-# Its logits are not the network's at the LP's own input: inside a triangle the LP may put an
-# activation anywhere between the ReLU and the chord. `certify` writes the same LP straight
-# into HiGHS, agrees on the optimum, and calls target 2 "attacked" (exercise 7.3 asks why
-# that is sound).
+# The LP's $-26.4$ (chapter: $-26.1$) lies far below the exact $m_2^* = -1.68$, and its
+# logits are not the network's at its own input: inside a triangle the LP may put an
+# activation anywhere between the ReLU and the chord. `certify`, the same LP written straight
+# into HiGHS, calls target 2 "attacked" (exercise 7.3: why is that sound?).
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** At $\epsilon = 0.05$ the MILP proved every target robust (notebook 6). The LP
@@ -220,13 +210,11 @@ check_claim(real[label] - real[3] > milp_005[3] > 1.13, "at the LP's input the n
             show=False)
 
 # %% [markdown]
-# The LP says $-7.57$; the network at the same input says $+1.50$, and the MILP proved that
-# no input goes below $+1.14$. No input produces the LP's activations. Below, for the two
-# neurons of each hidden layer farthest off the ReLU's graph: the triangle, the LP's point
-# $(\hat z, z)$ and the network's point at the same input. In the first layer both share
-# $\hat z$ and the LP's $z$ floats above the graph, where no network puts it; in the second,
-# the first layer's errors have moved $\hat z$ as well, but only by 0.05 and 0.08 here: the
-# error is mostly in $z$. Last panel: the two sets of logits.
+# The network at the LP's input says $+1.50$, not $-7.57$, and no input goes below the
+# MILP's $+1.14$: no input produces the LP's activations. Below, per hidden layer, the two
+# neurons farthest off the ReLU's graph, then both sets of logits. In layer 1 both
+# share $\hat z$ and the LP's $z$ floats above the graph; in layer 2 the first layer's errors
+# moved $\hat z$ too, but only by 0.05 and 0.08: the error is mostly in $z$.
 
 # %%
 bounds = bound_propagation(small, tuple(t.double() for t in linf_box(x, 0.05)))
@@ -275,14 +263,14 @@ check_claim(min(lp_002.values()) > 0 and min(chapter.LP_EPS_002.values()) > 0 an
             "at ε = 0.02 the LP is positive for all nine targets, ours and the chapter's: robust", show=False)
 
 # %% [markdown]
-# Positive for every target, ours and the chapter's (the values differ because the weights
-# do): the LP alone **proves** that no perturbation of size 0.02 changes the class.
+# Positive for every target, ours and the chapter's: the LP alone **proves** that no
+# perturbation of size 0.02 changes the class.
 #
 # ## Beyond the chapter's MILP: the 4-layer network
 #
-# The 4-layer network has 400 ReLUs; the chapter could not solve its MILP for it. At
-# $\epsilon = 0.01$ interval bounds leave many unstable, each a binary for the MILP. The LP
-# has none. The chapter's table, solved by `form_lp`:
+# The chapter could not solve the 4-layer network's MILP: 400 ReLUs, many unstable at
+# $\epsilon = 0.01$ under interval bounds, each a binary; the LP has none. The chapter's table,
+# by `form_lp`:
 
 # %%
 dnn4 = models["dnn4"]
@@ -314,30 +302,28 @@ check_claim(all(bool((uc - lc <= ui - li + 1e-9).all()) for (lc, uc), (li, ui) i
             "crown's pre-activation bounds are nowhere wider than the intervals, and narrower overall", show=False)
 
 # %% [markdown]
-# The chapter's LP leaves 3, 8 and 9 open; ours those and 0, 2 and 5 (other weights). Is the
-# network robust there? Yes: notebook 9's linear bounds ("crown") prove all nine. On the same
-# pre-activation bounds they are never tighter than the LP, but they compute their own,
-# tighter than intervals; on those the LP would prove all nine too. Its interval bounds held
-# the LP back, not its triangles.
+# The chapter's LP leaves 3, 8 and 9 open; ours those and 0, 2 and 5 (other weights). Yet
+# notebook 9's linear bounds ("crown") prove all nine. On the same pre-activation bounds
+# they are never tighter than the LP, but they compute their own, tighter than intervals, on
+# which the LP would prove all nine too: interval bounds held the LP back, not its
+# triangles.
 #
 # ## Tighter than the triangle: the hull over the input box
 #
-# The triangle is the hull of one ReLU's graph over its own pre-activation $\hat z \in [l, u]$.
-# But $\hat z = w^T s + b$ depends on the neuron's inputs $s$, which live in a box, and the hull
-# of $\{(s, \max(0, w^T s + b)) : s \text{ in the box}\}$ can be tighter (Anderson et al., 2020).
-# Let $s_i^-$ and $s_i^+$ be the ends of input $i$'s interval that make $w_i s_i$ smallest
-# and largest. For **every subset** $I$ of the inputs,
+# The triangle is the hull over $\hat z \in [l, u]$. But $\hat z = w^T s + b$, with the
+# neuron's inputs $s$ in a box, and the hull of $\{(s, \max(0, w^T s + b))\}$ over that box
+# can be tighter. With $s_i^-$, $s_i^+$ the ends of input $i$'s interval that make $w_i s_i$
+# smallest and largest, for **every subset** $I$ of the inputs
 #
 # $$z \;\le\; \sum_{i \in I} w_i \big(s_i - s_i^- (1 - v)\big) \;+\; \Big(b + \sum_{i \notin I} w_i s_i^+\Big)\, v$$
 #
 # holds for the neuron's output $z$ and indicator $v$ (try $v = 0$ and $v = 1$). With $l, u$
 # the interval bounds of $\hat z$ over the box, $I$ = all inputs and $I = \emptyset$ give two
-# of the big-M rows; the other $2^n - 2$ are new. Too many to write down, but at the LP's
-# optimum the most violated one takes one pass over the inputs (put $i$ in $I$ exactly when
-# its term is the smaller). So: solve the LP, add each neuron's most violated inequality (a
-# **cut**), solve again, a few rounds. Image 0 at $\epsilon = 0.05$, targets 3 and 9 (the two
-# smallest $m_t^*$), from tightened bounds (linear bounds, then up to two LPs per unstable
-# neuron, its minimum and maximum):
+# of the big-M rows; the other $2^n - 2$ are new. At the LP's optimum the most violated one
+# takes one pass over the inputs: put $i$ in $I$ exactly when its term is the smaller. So:
+# solve the LP, add each neuron's most violated inequality (a **cut**), solve again, a few
+# rounds. Image 0, $\epsilon = 0.05$, targets 3 and 9 (the two smallest $m_t^*$), on tightened
+# bounds (linear bounds, then up to two LPs per unstable neuron):
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
@@ -365,17 +351,16 @@ check_claim(all(rounds[t][-1] < milp_005[t] - 0.5 for t in (3, 9)), "after the l
             show=False)
 
 # %% [markdown]
-# Both LPs start below 0 and cross it after one or two rounds: a proof without a single
-# branch. After eight rounds they still rise, slowly, far below the MILP: a cut
-# describes one neuron alone, and what the neurons of a layer do together stays relaxed.
-# Branching on phases, as the MILP does, closes that gap. `certify`'s step "lp+cuts" is this
-# loop.
+# Both LPs cross 0 after one or two rounds: a proof without a single branch. After eight
+# rounds they still rise, slowly, far below the MILP: a cut describes one neuron alone, and
+# what a layer's neurons do together stays relaxed. Branching on phases, as the MILP does,
+# closes that gap. `certify`'s "lp+cuts" is this loop.
 #
 # ## Try it
 #
 # Move ε and the image: per target, the interval bound (notebook 8), the LP and the MILP; a
-# bar above 0 is a certificate. LP and MILP come from a table made in advance (first 5 test
-# images); "compute live" solves them here.
+# bar above 0 is a certificate. LP and MILP are precomputed (first 5 test images);
+# "compute live" solves them here.
 
 # %% tags=["nbval-ignore-output"]
 bound_comparison_widget(models, X, y, epsilon=0.02, model="small")
@@ -474,29 +459,25 @@ check("7.4", answer)
 # %% [markdown]
 # ## What we learned
 #
-# * Relaxing $v \in \{0,1\}$ to $0 \le v \le 1$ gives an LP whose minimum bounds $m_t^*$ from
-#   below: positive means "robust"; negative proves nothing by itself.
-# * Per neuron the LP keeps the ReLU's hull over $[l, u]$, a triangle; over the network, a
-#   convex set around the adversarial polytope, looser than its hull in the toy example.
-#   Its optimum can be "fake".
+# * An LP (binaries relaxed to $0 \le v \le 1$) bounds $m_t^*$ from below: positive proves
+#   "robust", negative nothing by itself.
+# * Per neuron it keeps a triangle, the ReLU's hull over $[l, u]$; over the network, a convex
+#   set around the adversarial polytope, looser than its hull in the toy example. Its
+#   optimum can be "fake".
 # * Tighter bounds shrink every triangle; cuts from each ReLU's hull over its input box
-#   tighten the LP further, here enough to turn targets 3 and 9 from "unknown" into
-#   certificates.
+#   tighten the LP further, here turning targets 3 and 9 from "unknown" into certificates.
 #
 # Notebook 8 goes looser and much faster: interval bounds, no solver.
 #
 # ## References
 #
 # * R. Ehlers. "Formal Verification of Piece-Wise Linear Feed-Forward Neural Networks."
-#   *Automated Technology for Verification and Analysis (ATVA)*, 2017 (the triangle relaxation).
-# * E. Wong and J. Z. Kolter. "Provable Defenses against Adversarial Examples via the Convex
-#   Outer Adversarial Polytope." *International Conference on Machine Learning (ICML)*, 2018.
-# * R. Anderson, J. Huchette, W. Ma, C. Tjandraatmadja and J. P. Vielma. "Strong
-#   mixed-integer programming formulations for trained neural networks." *Mathematical
-#   Programming* 183, 2020 (the cuts).
-# * H. Salman, G. Yang, H. Zhang, C.-J. Hsieh and P. Zhang. "A Convex Relaxation Barrier to
-#   Tight Robustness Verification of Neural Networks." *Advances in Neural Information
-#   Processing Systems (NeurIPS)*, 2019.
-# * Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, chapter 3,
-#   "Adversarial examples, solving the inner maximization".
-#   [adversarial-ml-tutorial.org](https://adversarial-ml-tutorial.org/adversarial_examples/)
+#   ATVA 2017 (the triangle relaxation).
+# * E. Wong, J. Z. Kolter. "Provable Defenses against Adversarial Examples via the Convex
+#   Outer Adversarial Polytope." ICML 2018.
+# * R. Anderson et al. "Strong mixed-integer programming formulations for trained neural
+#   networks." *Mathematical Programming* 183, 2020 (the cuts).
+# * H. Salman et al. "A Convex Relaxation Barrier to Tight Robustness Verification of
+#   Neural Networks." NeurIPS 2019.
+# * J. Z. Kolter, A. Madry. *Adversarial Robustness: Theory and Practice*, chapter 3,
+#   [adversarial-ml-tutorial.org](https://adversarial-ml-tutorial.org/adversarial_examples/).

@@ -4,27 +4,24 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# Notebook 7 bounded the worst-case margin
-# $m_t^* = \min_{\|\delta\|_\infty \le \epsilon,\ x + \delta \in [0,1]} m_t(x + \delta)$
-# from below with one LP per target. Here is a cheaper lower bound that needs no solver: the
-# interval arithmetic of notebook 6 and one observation about the last layer. It is never
-# tighter than the LP, but it costs a few matrix products per layer, runs on a whole batch of images
-# at once, and is differentiable, so a network can be trained through it. (Notation:
-# notebook 0.)
+# Notebook 7 bounded the worst-case margin $m_t^*$ from below with one LP per target. Here is
+# a cheaper lower bound that needs no solver: notebook 6's interval arithmetic and one
+# observation about the last layer. Never tighter than the LP, it costs a few matrix
+# products per layer, runs on a whole batch of images at once, and is differentiable, so a
+# network can be trained through it. (Notation: notebook 0.)
 #
 # ## Intervals, layer by layer
 #
-# Notebook 6 pushed a box $l \le z \le u$ through a linear layer with the positive and negative
-# parts of $W$. The same bounds in centre-radius form show the widths: with centre
+# Notebook 6's rule for a linear layer, in centre-radius form, shows the widths: with centre
 # $m = (u + l)/2$ and radius $r = (u - l)/2$, each term $W_{ij} z_j$ ranges over
 # $W_{ij} m_j \pm |W_{ij}|\, r_j$, so
 #
 # $$Wm + b - |W|\,r \;\le\; Wz + b \;\le\; Wm + b + |W|\,r .$$
 #
 # A ReLU maps $[l, u]$ to $[\max(l, 0), \max(u, 0)]$. Each rule gives the exact range of one
-# neuron over the box it receives; what the next box forgets is that the neurons of a layer
-# move together (they all come from one $x$). No `torch.no_grad()` here: we will
-# differentiate through these bounds.
+# neuron over the box it receives; the next box forgets that a layer's neurons move together
+# (they all come from one $x$). No `torch.no_grad()` here: we will differentiate through
+# these bounds.
 
 # %%
 import copy
@@ -116,21 +113,22 @@ check_claim(sum(more[i] for i in relus) == 96 and more[3] == 3 and more[1] == mo
 
 # %% [markdown]
 # Each layer multiplies the mean width by more than 4: interval bounds loosen geometrically
-# with depth. The formula says why: an output's width is $\sum_j |W_{ij}|\,(u_j - l_j)$, every
-# input neuron at its worst end at once, although they all come from one $x$. On the logits the intervals are more than 60 wide on average, far more than
-# the margins we want to prove positive (on the clean image 0 they are all below 30).
+# with depth, since an output's width $\sum_j |W_{ij}|\,(u_j - l_j)$ puts every input neuron
+# at its worst end at once. On the logits the intervals are more than 60 wide on average,
+# far more than the margins we want to prove positive (on the clean image 0 they are all
+# below 30).
 #
-# In ε the story is different. Doubling ε at most doubles the input box's widths (the
-# $[0, 1]$ clamp cuts some), so it at most doubles every width of the first layer, $|W|$
-# times them. Past a ReLU that no longer holds: 96 of the 400 ReLU outputs more than double, 23 of
-# them from a width of 0, and behind them 3 of the second layer's pre-activations do too.
-# Exercise 8.2 asks why.
+# In ε it is different. Doubling ε at most doubles the input box's widths (the $[0, 1]$
+# clamp cuts some), so it at most doubles every width of the first layer, $|W|$ times them.
+# Past a ReLU that no longer holds: 96 of the 400 ReLU outputs more than double, 23 of them
+# from a width of 0, and behind them 3 of the second layer's pre-activations do too
+# (exercise 8.2 asks why).
 #
 # ## An analytic last layer
 #
-# We could push the intervals through the last layer too and subtract: $m_t \ge l_y - u_t$.
-# That throws information away: the lowest $z_y$ and the highest $z_t$ need not come from the
-# same input. All we want is the minimum of one linear function, $m_t = c^T z_{d+1}$ with
+# Pushing the intervals through the last layer too and subtracting, $m_t \ge l_y - u_t$,
+# throws information away: the lowest $z_y$ and the highest $z_t$ need not come from the same
+# input. We want the minimum of one linear function, $m_t = c^T z_{d+1}$ with
 # $c = e_y - e_t$, so we stop one layer early and solve the last step exactly. With
 # $z_{d+1} = W_d z_d + b_d$ and only the box $\hat l \le z_d \le \hat u$ known,
 #
@@ -144,9 +142,9 @@ check_claim(sum(more[i] for i in relus) == 96 and more[3] == 3 and more[1] == mo
 #
 # ### The chapter in code
 #
-# The columns of a matrix $C$ are the objectives $c$; the chapter's $C$ has the column
-# $e_y - e_t$ for every class $t$ (`objective_matrix(y)`; column $y$ is zero, and so is its
-# bound). `bounds[-2]` is the box of $z_d$, the output of the last ReLU:
+# The chapter stacks the objectives $c$ as the columns of a matrix $C$: $e_y - e_t$ for every
+# class $t$ (`objective_matrix(y)`; column $y$ is zero, and so is its bound). `bounds[-2]` is
+# the box of $z_d$, the last ReLU's output:
 
 # %%
 def interval_based_bound(model, C, bounds):
@@ -159,9 +157,8 @@ def interval_based_bound(model, C, bounds):
 
 
 # %% [markdown]
-# The chapter's example: the small network (784-50-20-10), test image 0 (a 7), ε = 0.02,
-# the box clamped to $[0, 1]$ as in the chapter; the package's function beside ours, on
-# these 100 images:
+# The chapter's example: the small network, test image 0, ε = 0.02, the box clamped to
+# $[0, 1]$; the package's function beside ours on these 100 images:
 
 # %%
 C = objective_matrix(label)                     # column t: e_7 - e_t
@@ -182,14 +179,13 @@ check_claim(bool((naive < lower)[torch.arange(10) != label].all()) and [t for t 
             "the subtraction is below the analytic bound on every target, and positive for target 6 only", show=False)
 
 # %% [markdown]
-# Only targets 4 and 6 get a positive bound, in the chapter and for us (the values differ
-# with the weights; the signs agree). Subtracting the logit bounds is lower on every target
-# and proves 6 only.
+# Only targets 4 and 6 get a positive bound, in the chapter and for us. Subtracting the logit
+# bounds is lower on every target and proves 6 only.
 #
 # ## Training through the bound
 #
-# Every step above is a tensor operation, so autograd can differentiate the bound: with
-# respect to ε, and to every weight. A finite difference confirms the derivative in ε:
+# Every step above is a tensor operation, so autograd can differentiate the bound, in ε and
+# in every weight. A finite difference confirms the derivative in ε:
 
 # %%
 net = copy.deepcopy(small).double().requires_grad_(True)
@@ -210,10 +206,10 @@ print(f"target 3: d bound / d ε = {approx(epsilon.grad, 1)}; gradient with resp
 check_close(epsilon.grad, slope, 1e-4 * abs(slope), "autograd's derivative = the finite difference", show=False)
 
 # %% [markdown]
-# That is the chapter's closing remark: a network can be trained to make its own bounds
-# positive. Take the nine bounds $J_t$ on $z_y - z_t$ and use $-J$ as logits: for every input
-# of the ball, $z_t - z_y \le -J_t$, so the cross-entropy of $-J$ bounds the loss of the worst
-# input from above (Wong & Kolter, 2018). Ten gradient steps on it, on these 100 images:
+# The chapter's closing remark: a network can be trained to make its own bounds positive.
+# Take the nine bounds $J_t$ on $z_y - z_t$ and use $-J$ as logits: for every input of the
+# ball, $z_t - z_y \le -J_t$, so the cross-entropy of $-J$ bounds the loss of the worst input
+# from above (Wong & Kolter, 2018). Ten gradient steps on it, on these 100 images:
 
 # %%
 def robust_loss(model, X, y, epsilon):
@@ -246,16 +242,15 @@ check_close(record[10][0], 0.69, 0.05, "robust share after 10 steps", show=False
 check_claim(0.93 <= record[10][1] < record[0][1] == 1.0, "clean accuracy drops from 1.00 by a few points", show=False)
 
 # %% [markdown]
-# No image of the 100 is proven robust at first; after ten steps about seven in ten are, and
-# the clean accuracy drops by a few points. These are the images it trained on: this shows
-# the mechanism, not a robust network (training for robustness is the tutorial's next
-# chapter).
+# Ten steps take the images proven robust from none of the 100 to about seven in ten, for a
+# few points of clean accuracy. But these are the images it trained on: this shows the
+# mechanism, not a robust network (training for robustness is the tutorial's next chapter).
 #
 # ## Three bounds side by side
 #
 # For each target, three numbers on one scale: the interval bound and the LP (notebook 7)
-# are lower bounds on $m_t^*$; the MILP (notebook 6, read from the table the widgets use)
-# is $m_t^*$ itself.
+# are lower bounds on $m_t^*$; the MILP (notebook 6, read from the table the widgets use) is
+# $m_t^*$ itself.
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** The LP certified all nine targets at this ε in notebook 7. Could the
@@ -298,17 +293,17 @@ milp_seconds = load_table("bounds")["entries"][bound_entry_key("small", "exact m
 print(f"interval: {interval_cert.seconds:8.3f} s\n      lp: {lp.seconds:8.3f} s\n    milp: {milp_seconds:8.3f} s")
 
 # %% [markdown]
-# That is the trade-off of the whole chapter. The interval bound is a few matrix products,
-# batched, on any device; it proves little. The LP proves more, at the cost of a solver call
-# per target that grows with the network. The MILP gives the exact minima, at a cost that can
-# explode. Between them in cost sit other methods, linear bound propagation (notebook 9)
-# among them; finding the best trade-off for large networks is an open research question.
+# That is the chapter's trade-off. The interval bound, a few batched matrix products on any
+# device, proves little. The LP proves more, for a solver call per target that grows with
+# the network. The MILP gives the exact minima, at a cost that can explode. Between them in
+# cost sit other methods, linear bound propagation (notebook 9) among them; the best
+# trade-off for large networks is an open research question.
 #
 # ## Try it
 #
-# Move ε, the image and the network. The LP and MILP values come from a table computed in
-# advance for the first 5 test images (the MILP on the small net only); tick "compute live"
-# to run the verifiers. A larger ε never raises a bound.
+# Move ε, the image and the network. LP and MILP values are precomputed for the first 5 test
+# images (the MILP on the small net only); tick "compute live" to run the verifiers. A
+# larger ε never raises a bound.
 
 # %% tags=["nbval-ignore-output"]
 bound_comparison_widget(models, X, y, epsilon=0.02, model="small", methods=("interval", "lp", "exact milp"))
@@ -414,20 +409,18 @@ check("8.4", answer)
 #
 # ## References
 #
-# * S. Gowal, K. Dvijotham, R. Stanforth, R. Bunel, C. Qin, J. Uesato, R. Arandjelović,
-#   T. Mann and P. Kohli. "On the Effectiveness of Interval Bound Propagation for Training
+# * S. Gowal et al. "On the Effectiveness of Interval Bound Propagation for Training
 #   Verifiably Robust Models." arXiv:1810.12715, 2018 (interval bound propagation, and
 #   training with it).
-# * M. Mirman, T. Gehr and M. Vechev. "Differentiable Abstract Interpretation for Provably
-#   Robust Neural Networks." *International Conference on Machine Learning (ICML)*, 2018
-#   (the box domain, trained through).
-# * E. Wong and J. Z. Kolter. "Provable Defenses against Adversarial Examples via the Convex
-#   Outer Adversarial Polytope." *International Conference on Machine Learning (ICML)*, 2018
-#   (the robust cross-entropy of the worst-case logits).
-# * V. Tjeng, K. Xiao and R. Tedrake. "Evaluating Robustness of Neural Networks with Mixed
-#   Integer Programming." *International Conference on Learning Representations (ICLR)*, 2019.
+# * M. Mirman, T. Gehr, M. Vechev. "Differentiable Abstract Interpretation for Provably
+#   Robust Neural Networks." ICML 2018 (the box domain, trained through).
+# * E. Wong, J. Z. Kolter. "Provable Defenses against Adversarial Examples via the Convex
+#   Outer Adversarial Polytope." ICML 2018 (the robust cross-entropy of the worst-case
+#   logits).
+# * V. Tjeng, K. Xiao, R. Tedrake. "Evaluating Robustness of Neural Networks with Mixed
+#   Integer Programming." ICLR 2019.
 # * R. Ehlers. "Formal Verification of Piece-Wise Linear Feed-Forward Neural Networks."
-#   *Automated Technology for Verification and Analysis (ATVA)*, 2017 (the LP relaxation).
-# * J. Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, tutorial at
-#   NeurIPS 2018; chapter 3, "Adversarial examples, solving the inner maximization",
-#   <https://adversarial-ml-tutorial.org/adversarial_examples/>.
+#   ATVA 2017 (the LP relaxation).
+# * J. Z. Kolter, A. Madry. *Adversarial Robustness: Theory and Practice*, tutorial at
+#   NeurIPS 2018; chapter 3,
+#   [adversarial-ml-tutorial.org](https://adversarial-ml-tutorial.org/adversarial_examples/).
