@@ -29,6 +29,7 @@ record               what                                       made by
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -376,6 +377,36 @@ def load_certified_file(path, *, partial: bool = False) -> dict:
         raise FileNotFoundError(f"path {path} holds no record (no such file, or an empty one)")
     return _certified(record, f"{path.name}: your run {path}" + (f", n = {record['n']}" if "n" in record else ""),
                       partial)
+
+
+def certified_settings(record: Mapping) -> dict:
+    """What a certified-accuracy run was asked for (notebook 09), for a learner-facing line
+    instead of its command: the record's ``command`` (``python -m course_utils certified
+    ...``) read back by the command line's own parser.
+
+    Args:
+        record: a record from ``load_certified`` or ``load_certified_file``.
+
+    Returns:
+        ``{"model": str, "n": int, "epsilons": [float, ...], "time_limit": seconds for each
+        image's LP and MILP steps at each ε (float), or None when the run had none}``.
+    """
+    import shlex
+
+    from .cli import parser
+
+    command = record.get("command") if isinstance(record, Mapping) else None
+    words = shlex.split(command) if isinstance(command, str) else []
+    head = ["python", "-m", "course_utils", "certified"]
+    if words[:4] != head:
+        raise ValueError(f"record must be a certified-accuracy record whose command starts with "
+                         f"'{' '.join(head)}', got command {command!r}")
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):          # argparse's own usage message
+            args = parser().parse_args(words[3:])
+    except SystemExit:
+        raise ValueError(f"record's command {command!r} is not one the command line accepts") from None
+    return {"model": args.model, "n": args.n, "epsilons": list(args.eps), "time_limit": args.time_limit}
 
 
 def _certified(record: dict, where: str, partial: bool) -> dict:

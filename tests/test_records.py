@@ -179,6 +179,28 @@ def test_recorded_certified_runs_load(model):
     assert [r.epsilon for r in record["results"]] == sorted(r.epsilon for r in record["results"])
 
 
+@pytest.mark.parametrize("model, n, limit", [("small", 200, 20.0), ("dnn2", 100, 10.0)])
+def test_certified_settings_read_the_recorded_command(model, n, limit):
+    record = records.load_certified(model)
+    settings = records.certified_settings(record)
+    assert settings == {"model": model, "n": n, "epsilons": [r.epsilon for r in record["results"]],
+                        "time_limit": limit}
+    no_limit = {"command": f"python -m course_utils certified --model {model} --n 7 --eps 0.05"}
+    assert records.certified_settings(no_limit) == {"model": model, "n": 7, "epsilons": [0.05], "time_limit": None}
+
+
+@pytest.mark.parametrize("record, message", [
+    ({}, r"^record must be a certified-accuracy record .* got command None"),
+    ({"command": "python -m course_utils evaluate --n 10"}, r"^record must be a certified-accuracy record"),
+    ({"command": "python -m course_utils certified --time-limit -1"}, r"^record's command .* is not one the command"),
+    ("certified_small", r"^record must be a certified-accuracy record"),
+])
+def test_certified_settings_refuse_what_is_not_a_certified_record(record, message, capsys):
+    with pytest.raises(ValueError, match=message):
+        records.certified_settings(record)
+    assert capsys.readouterr().err == ""
+
+
 def test_clean_errors_and_published_figures_cover_the_zoo():
     recorded = records.read("clean_errors")
     assert set(recorded) == set(records.PUBLISHED_CLEAN_ERRORS) == {"dnn2", "dnn4", "cnn", "small"}

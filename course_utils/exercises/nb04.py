@@ -34,7 +34,8 @@ _STEP_HINTS = {
     1: "one step of α = 0.01 from δ = 0 is FGSM with ε = 0.01: no pixel moves by more than 0.01",
     5: "after 5 steps no pixel has moved by more than 5α = 0.05: PGD can do at most what an attack "
        "in the ball of radius 0.05 does",
-    40: "40 steps of 0.01 can cross the ball of radius 0.1 four times: expect more than one FGSM step",
+    40: "40 steps of 0.01 can cover the radius 0.1 four times (cross the ball twice): expect more than "
+        "one FGSM step",
 }
 
 

@@ -90,7 +90,8 @@ _why_sum = multiple_choice(
         "a": ("sign steps do not depend on the size of the gradient",
               "recall notebook 4: the step is α·sign(g) whatever |g| is; look at WHICH logits the "
               "objective pushes"),
-        "b": ("both objectives are differences of logits, not cross-entropies; neither saturates",
+        "b": ("both objectives are linear in the logits (in the first, a difference of two cross-entropies, "
+              "the log-sum-exp cancels): neither saturates",
               "write out which logits each objective raises and which it lowers"),
         "d": ("the factor 2 only cancels the target's own term in the sum; the sign steps have fixed size α",
               "look at which logits the objective lowers, and which one decides the prediction"),
@@ -146,11 +147,12 @@ MODEL_ANSWERS = {
         "proves that the true class has lost, not that $t$ has won."),
     "5.3": (
         "**c.** The prediction is $\\arg\\max_j z_j$: the target wins when it beats its *strongest* rival. "
-        "The sum objective treats all nine other logits alike; its gradient, $2\\nabla z_t - \\sum_j "
-        "\\nabla z_j$, mostly pushes down classes already far below the target, and a sign step that "
-        "lowers their sum can leave the one rival that matters (often the true class, or a look-alike "
-        "digit) above the target. The C&W objective aims at whichever rival is strongest at each step. "
-        "The factor 2 only cancels the target's own term, and with sign steps the gradient's size plays "
+        "The sum objective treats all nine other logits alike: in its gradient, $2\\nabla z_t - \\sum_j "
+        "\\nabla z_j$, a class far below the target weighs as much as the rival that decides the "
+        "prediction, so a step that lowers their sum can leave that rival above the target. On our CNN it "
+        "often is the true class: the sum leaves more images still correctly classified than the first "
+        "objective, for both targets (the bars). The C&W objective aims at whichever rival is strongest at "
+        "each step. The factor 2 only cancels the target's own term, and with sign steps the gradient's size plays "
         "no role (a, d)."),
     "5.4": (
         "Target 1 is by far the hardest (0.17), then 0 (0.41); 3, 8 and 9 are the easiest (above 0.93). "
