@@ -142,7 +142,7 @@ _RADIUS_MODEL_ANSWER = (
     r"The ball of radius $\epsilon$ contains the ball of every smaller radius, so the worst-case "
     r"margin $m_t^*(\epsilon)$ can only fall as $\epsilon$ grows. The proof at $0.03$ says "
     r"$m_t^*(0.03) > 0$, hence $m_t^*(\epsilon) > 0$ for every $\epsilon \le 0.03$: "
-    r"$\epsilon^* > 0.03$. The attack's point lies in the $0.08$-ball, so "
+    r"$\epsilon^* > 0.03$. The attack's point is a valid image of the $0.08$-ball, so "
     r"$m_t^*(0.08) \le m_t < 0$: $\epsilon^* \le 0.08$. Neither fact says where in between "
     r"$\epsilon^*$ lies: a tighter relaxation can raise the lower end, a stronger attack lower "
     r"the upper end, and the MILP of notebook 6 finds the sign of $m_t^*$ at any radius.")

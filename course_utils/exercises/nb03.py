@@ -176,7 +176,7 @@ _explain_left_alone = multiple_choice(
            "write the gradient of the cross-entropy with respect to the logits, p - e_y, and ask when it is small"),
      "c": ("the clamp is off in this run: δ may take any value in [-ε, ε]",
            "the question is about the size of the gradient, not about the clamp"),
-     "d": ("near a decision boundary p_y is about 1/2, where the loss is steepest, not flat",
+     "d": ("near a decision boundary p_y is about 1/2: the loss is steep there, not flat",
            "write the gradient of the cross-entropy with respect to the logits, p - e_y: where is it tiny?")})
 
 # --- the exercises -------------------------------------------------------------------------------
@@ -212,8 +212,8 @@ NOTEBOOK = "03_pgd"
 EXERCISES = {
     "3.1": Exercise("3.1", "how many entries one raw step pushes to the edge", "predict", _predict_reach,
                     model_answer=MODEL_ANSWERS["3.1"]),
-    # the learner's attack (10 steps on the grader's images) takes well under 1 s of CPU time, but over
-    # 10 s of wall time on 2 cores shared by busy processes: 60 s, not the 10 s default
+    # the learner's attack (10 steps on the grader's images) can take many seconds on a busy
+    # computer: 60 s, not the 10 s default
     "3.2": Exercise("3.2", "PGD with momentum", "implement", _pgd_momentum, time_limit=60.0),
     "3.3": Exercise("3.3", "the step size and the number of steps", "investigate", _investigate_alphas,
                     model_answer=MODEL_ANSWERS["3.3"]),

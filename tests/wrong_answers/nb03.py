@@ -55,6 +55,6 @@ for alpha in (0.001, 0.0025, 0.01, 0.1):
     "3.4": [
         ('answer = "a"', "its loss is steep"),
         ('answer = "c"', "the clamp is off"),
-        ('answer = "d"', "where the loss is steepest"),
+        ('answer = "d"', "the loss is steep there"),
     ],
 }

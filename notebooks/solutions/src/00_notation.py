@@ -29,8 +29,8 @@ from course_utils.plotting import plot_margins
 # ### Layer by layer
 #
 # The chapter's notation for the verification notebooks (6–9): $z_1 = x$, pre-activations
-# $\hat z_{i+1} = W_i z_i + b_i$, activations $z_{i+1} = \max(0, \hat z_{i+1})$, and the
-# logits $z_{d+1}$ of the last layer.
+# $\hat z_{i+1} = W_i z_i + b_i$ and activations $z_{i+1} = \max(0, \hat z_{i+1})$ for
+# $i = 1, \dots, d-1$, and the logits $z_{d+1} = W_d z_d + b_d$ (no ReLU on the last layer).
 
 # %% [markdown]
 # ## Symbols and their names in code
@@ -64,7 +64,9 @@ from course_utils.plotting import plot_margins
 #
 # **Clamp.** Keep $x + \delta$ a valid image: $-x_i \le \delta_i \le 1 - x_i$. The course's
 # attacks clamp unless told `clamp=False`, which reproduces the chapter's $\ell_\infty$ code
-# (notebook 2).
+# (notebook 2). The course's verifiers (notebooks 1 and 6–9) work on the valid images of the
+# ball, $x + \delta \in [0, 1]^n$; the chapter's MILP and LP minimise over the whole ball,
+# which can only lower the margin.
 
 # %% [markdown]
 # ### Adversarial examples and margins
@@ -72,9 +74,12 @@ from course_utils.plotting import plot_margins
 # An **adversarial example** is a point $x + \delta$ of the ball that the network does not
 # classify as $y$; a **targeted** attack asks for a class $t$ (notebook 5). **The margin**
 # $m_t(x') = z_y(x') - z_t(x')$: if it is negative, the class at $x'$ is not $y$, but not
-# necessarily $t$. The **worst-case margin** $m_t^* = \min_{\|\delta\| \le \epsilon}
-# m_t(x + \delta)$: if $m_t^* > 0$ for every $t \ne y$, the ball holds no adversarial example;
-# if $m_t^* < 0$ for some $t$, it holds one.
+# necessarily $t$. The **worst-case margin** is taken over the valid images of the ball,
+#
+# $$m_t^* = \min \{\, m_t(x + \delta) : \|\delta\| \le \epsilon,\ x + \delta \in [0, 1]^n \,\}:$$
+#
+# if $m_t^* > 0$ for every $t \ne y$, no valid image of the ball is misclassified; if
+# $m_t^* < 0$ for some $t$, one is.
 
 # %% tags=["subslide"]
 small = load_model("small")
@@ -99,12 +104,12 @@ check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints 
 #
 # | method | notebooks | gives |
 # | --- | --- | --- |
-# | attacks (FGSM, PGD, ...) | 2–5 | a real point: a **lower bound** on the inner maximization, an **upper bound** on $m_t^*$ |
+# | attacks (FGSM, PGD, ...) | 2–5 | a real point: a **lower bound** on the inner maximization; with the clamp, an **upper bound** on $m_t^*$ |
 # | MILP | 6 | $m_t^*$ **exactly**, one target at a time |
 # | LP, interval bounds, CROWN | 7–9 | a **lower bound** on $m_t^*$ |
 #
-# So a relaxation's bound $\le m_t^* \le$ the margin at any attack's point (notebook 1 shows
-# all three on one image).
+# So a relaxation's bound $\le m_t^* \le$ the margin at any clamped attack's point (notebook 1
+# shows all three on one image).
 
 # %% [markdown]
 # ### Stable neurons, big-M, relaxation
@@ -118,11 +123,12 @@ check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints 
 # %% [markdown]
 # ### Certificates and accuracies
 #
-# A **certificate** proves an image robust at radius $\epsilon$: a lower bound above 0 on
-# $m_t^*$ for every target $t \ne y$. **Robust accuracy** is the share of test images
-# classified correctly at every point of their ball. **Certified accuracy** (correct and
-# certified) is a lower bound on it; the accuracy under an attack an upper bound. The
-# chapter reports the complement, the *error under attack* (notebook 9).
+# A **certificate** is a lower bound above 0 on $m_t^*$ for every target $t \ne y$: it proves
+# that no valid image within $\epsilon$ of $x$ is misclassified. **Robust accuracy** is the
+# share of test images classified correctly at every valid image of their ball.
+# **Certified accuracy** (correct and certified) is a lower bound on it; the accuracy under
+# a clamped attack an upper bound. The chapter reports the complement, the *error under
+# attack* (notebook 9).
 
 # %% [markdown]
 # ## How to read the notebooks
@@ -150,7 +156,7 @@ check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints 
 # %% [markdown] tags=["notebook-only"]
 # The two lines under the margins of the first test image above are such checks: this run's
 # smallest margin is within 0.01 of 7.815, the value the text relies on, and every margin is
-# positive; a third check of that cell passed in silence (`show=False`). A line
+# positive; two more checks of that cell passed in silence (`show=False`). A line
 # `✓ ... = course_utils.attacks.fgsm(...) (to 1e-06)` says that the notebook's version of an
 # algorithm and the package's agree entry by entry.
 

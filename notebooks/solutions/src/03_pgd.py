@@ -54,8 +54,7 @@ def pgd(model, X, y, epsilon, alpha, num_iter):
 
 # %% [markdown]
 # (The chapter averages the loss over the batch and multiplies $\alpha$ by the batch size to
-# undo it; summing the loss does both at once, and each image's step no longer depends on
-# the batch.) Against the package's `pgd`, clamp off, with the chapter's $\alpha = 10^4$:
+# undo it; summing the loss does both at once: the steps are the same.) Against the package's `pgd`, clamp off, with the chapter's $\alpha = 10^4$:
 
 # %%
 delta_plain = pgd(cnn, Xg, yg, 0.1, 1e4, 20)
@@ -139,6 +138,9 @@ between = per_image["dnn2"].median() / per_image["cnn"].median()
 check_claim(bool(300 < between < 3000), "median image: dnn2's scale about a thousand times the CNN's", show=False)
 check_claim(all(bool(s.max() / s.min() > between) for s in per_image.values()),
             "the spread within each network exceeds the gap between the networks' medians", show=False)
+flat = {name: e.flatten(1) for name, e in entries.items()}
+check_claim(all(bool((f.max(dim=1).values > 300 * f.min(dim=1).values).all()) for f in flat.values()),
+            "within every image of every network, the largest entry is over 300 times the smallest", show=False)
 
 # %% [markdown]
 # The average misled. The CNN's entries span more than eleven orders of magnitude, and ten
@@ -147,6 +149,7 @@ check_claim(all(bool(s.max() / s.min() > between) for s in per_image.values()),
 # a fifth of all entries to $\pm\epsilon$. Scales differ between networks (the median
 # 2-layer image's is about a thousand times the median CNN image's) and, by more, between
 # the images of one network: each network's images span over three orders of magnitude.
+# Within each of these images, the largest entry is over 300 times the smallest.
 #
 # ## Many raw steps
 
@@ -225,7 +228,8 @@ check_claim(past_edge[0] < 0.3 and all(p > 0.5 for p in past_edge[2:]),
 # $$\delta := \operatorname{clip}_{[-\epsilon, \epsilon]}\big(\delta + \alpha \operatorname{sign}(g)\big).$$
 #
 # Each step is a small FGSM step. The gradient's size no longer matters, and $\alpha$ is a
-# distance in the units of $\epsilon$. This is the PGD of the literature.
+# distance in the units of $\epsilon$. From $\delta = 0$ this is the iterative FGSM of Kurakin
+# et al.; Madry et al.'s PGD starts it from a random point of the ball (below).
 
 # %%
 def pgd_linf(model, X, y, epsilon, alpha, num_iter):
@@ -328,8 +332,7 @@ check_claim(bool(plain[2] > plain[0] + 1 and plain[40] - plain[10] < curves["pgd
 #
 # ## Test error under PGD, $\epsilon = 0.1$
 #
-# The chapter's full-test-set figures, and ours, recorded once with the package's `evaluate`
-# command on all 10,000 test images ($\alpha = 0.01$, 40 steps, FGSM beside it):
+# The chapter's full-test-set figures, and ours, recorded once on all 10,000 test images ($\alpha = 0.01$, 40 steps, FGSM beside it):
 
 # %%
 full = {(a, c): {n: records.attack_error(a, n, c)["error"] for n in models}
@@ -386,8 +389,8 @@ def pgd_linf_rand(model, X, y, epsilon, alpha, num_iter, restarts, generator):
 
 
 # %% [markdown]
-# The package's `pgd_linf_rand` runs all restarts as one batch, faster on a CPU; a larger
-# batch may round differently in single precision, so we compare in double precision:
+# The package's `pgd_linf_rand` runs all restarts as one batch; a larger batch may round
+# differently in single precision, so we compare in double precision:
 
 # %%
 dnn4_64, X64 = load_model("dnn4").double(), X[:20].double()
@@ -552,8 +555,8 @@ check_claim(bool(margin[~still].median() < 13), "the other images' median margin
 # ## What we learned
 #
 # * PGD repeats "step, then project". A raw step moves each entry by $\alpha |g_i|$, and
-#   gradient entries span many orders of magnitude between networks, between images and
-#   within an image: $\alpha$ must be tuned to them, and no single value suits every image.
+#   gradient entries span orders of magnitude between networks, between images and within
+#   every image: $\alpha$ must be tuned to them, and no single value suits every image.
 # * The mean of such a spread says little: one raw step of $10^4$ moves only a fifth of the
 #   CNN's entries to $\pm\epsilon$; the steps add up, and the gradient grows as the loss rises.
 # * Normalised steps, $\alpha \operatorname{sign}(g)$ under $\ell_\infty$, make $\alpha$ a
