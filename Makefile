@@ -64,7 +64,7 @@ test: setup
 	@$(PORTABLE) $(PYTEST) notebooks/solutions > $(PORTABLE_LOG) 2>&1 & portable=$$!; \
 	trap 'kill $$portable 2>/dev/null' INT TERM; \
 	echo "$(PORTABLE) pytest notebooks/solutions: running beside this run, reported after it ($(PORTABLE_LOG))"; \
-	$(PYTEST) -m "not site and not install and not slow" tests notebooks --ignore=notebooks/solutions; main=$$?; \
+	$(PYTEST) -m "not site and not install and not slow" tests notebooks --ignore=notebooks/solutions --ignore=notebooks/lectures; main=$$?; \
 	wait $$portable; other=$$?; \
 	echo; echo "=== $(PORTABLE) pytest notebooks/solutions ==="; cat $(PORTABLE_LOG); \
 	test $$main = 0 && test $$other = 0

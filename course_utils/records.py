@@ -365,7 +365,8 @@ def load_certified(model_name: str, source: Optional[str] = None, *, partial: bo
     if not record:
         raise FileNotFoundError(
             f"no recorded certified-accuracy run for model_name={model_name!r}; make one with "
-            f"python -m course_utils certified --model {model_name}")
+            f"`python -m course_utils certified --model {model_name}` (it goes into your folder as "
+            f"{name}) and read it with source='user' or COURSE_RECORDS=user")
     return _certified(record, origin(name, source), partial)
 
 

@@ -412,7 +412,7 @@ PLUMBING_CASES = [
     case("worker_pool-zero", lambda: W.worker_pool(0).__enter__(), r"^workers must be an integer >= 1"),
     case("worker_pool-initializer", lambda: W.worker_pool(1, initializer="f").__enter__(), r"^initializer must be a function"),
     case("load_certified-number", lambda: R.load_certified(3), r"^model_name must be a model's name such as 'small'"),
-    case("load_certified-missing", lambda: R.load_certified("nosuch"), r"model_name='nosuch'.*--out certified_nosuch",
+    case("load_certified-missing", lambda: R.load_certified("nosuch"), r"model_name='nosuch'.*certified --model nosuch.*certified_nosuch.*source='user'",
          FileNotFoundError),
 ]
 

@@ -368,9 +368,9 @@ def test_a_vandal_is_judged_by_its_answers_alone_and_breaks_nothing(exercise_id,
     assert again.passed, again.message
 
 
-# --- the machinery itself, on the quickest exercise (5.2: a formula, no data) ----------
+# --- the machinery itself, on the quickest exercise (4.3: a formula, no data) ----------
 
-QUICK = "5.2"
+QUICK = "4.3"
 
 
 def _sleeps(epsilon, n):
@@ -525,7 +525,7 @@ import dataclasses, signal, time
 from course_utils.exercises import all_exercises, check
 table = all_exercises()
 def limit(seconds):
-    table["5.2"] = dataclasses.replace(table["5.2"], time_limit=seconds)
+    table["4.3"] = dataclasses.replace(table["4.3"], time_limit=seconds)
 def bye(epsilon, n):
     exit()                     # IPython's exit: it would end the kernel after the cell
 def forever(epsilon, n):
@@ -556,13 +556,13 @@ def test_in_a_jupyter_kernel_exit_loops_and_interrupts_leave_the_kernel_working(
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
         assert _kernel_run(kc, KERNEL_SETUP + "limit(1.0)")[0]["status"] == "ok"
-        _, printed = _kernel_run(kc, 'check("5.2", bye)\nprint(get_ipython().exit_now)')
+        _, printed = _kernel_run(kc, 'check("4.3", bye)\nprint(get_ipython().exit_now)')
         assert "not yet -- your code called exit()" in printed and printed.endswith("False\n"), printed
         for answer in ("forever", "naps"):
-            _, printed = _kernel_run(kc, f't = time.monotonic(); check("5.2", {answer}); print(time.monotonic() - t)')
+            _, printed = _kernel_run(kc, f't = time.monotonic(); check("4.3", {answer}); print(time.monotonic() - t)')
             assert "ran for more than 1 s" in printed and float(printed.split()[-1]) < 2.0, printed
         _kernel_run(kc, "limit(60.0)")
-        msg_id = kc.execute('check("5.2", forever)')
+        msg_id = kc.execute('check("4.3", forever)')
         time.sleep(1.5)
         start = time.monotonic()
         km.interrupt_kernel()
@@ -571,11 +571,11 @@ def test_in_a_jupyter_kernel_exit_loops_and_interrupts_leave_the_kernel_working(
             reply = kc.get_shell_msg(timeout=30)
         assert reply["content"]["ename"] == "KeyboardInterrupt" and time.monotonic() - start < 2.0
         time.sleep(0.5)   # ipykernel aborts what reaches it just after an error
-        content, printed = _kernel_run(kc, 'import math\ncheck("5.2", lambda epsilon, n: 2 * epsilon / '
+        content, printed = _kernel_run(kc, 'import math\ncheck("4.3", lambda epsilon, n: 2 * epsilon / '
                                            'math.sqrt(math.pi) * math.exp(math.lgamma(n / 2 + 1) / n))\n'
                                            'print(signal.getsignal(signal.SIGALRM) == signal.SIG_DFL, '
                                            'signal.getitimer(signal.ITIMER_REAL))')
-        assert printed.startswith("✓ Exercise 5.2") and printed.endswith("True (0.0, 0.0)\n"), (content, printed)
+        assert printed.startswith("✓ Exercise 4.3") and printed.endswith("True (0.0, 0.0)\n"), (content, printed)
         kc.stop_channels()
     finally:
         km.shutdown_kernel(now=True)

@@ -150,3 +150,36 @@ def test_every_lesson_has_questions_for_the_room_and_ends_like_the_others(src):
     headings = [line for c in cells if c.cell_type == "markdown" for line in c.source.splitlines()
                 if line.startswith("## ")]
     assert headings[-3:] == ["## Exercises", "## What we learned", "## References"], headings[-3:]
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_a_lecture_runs_the_learners_code_but_the_exercises(src):
+    """The lecture edition (not executed, not run by nbval) holds the learner's code cells in
+    order, less the exercises, their checks and the "## Exercises" sections; no cell it keeps uses a name that only an
+    exercise cell defines. So it runs top to bottom wherever the learner's edition does."""
+    import ast
+
+    learner = nbtool.learner_version(src).cells
+    lecture = [c.source for c in nbtool.lecture_version(src).cells if c.cell_type == "code"]
+    is_exercise, in_section = [], False
+    for c in learner:             # an exercise, its check, or any cell of a "## Exercises" section
+        if c.cell_type == "markdown" and c.source.startswith("## "):
+            in_section = c.source.startswith("## Exercises")
+        is_exercise.append(in_section or "exercise" in c.metadata.get("tags", [])
+                           or bool(nbtool.CHECK_CALL.search(c.source)))
+    kept = [c.source for c, ex in zip(learner, is_exercise) if c.cell_type == "code" and not ex]
+    assert lecture == kept
+    defined_by_exercises = set()
+    for cell, ex in zip(learner, is_exercise):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        if ex:
+            defined_by_exercises |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                                     and isinstance(n.ctx, ast.Store)}
+            defined_by_exercises |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        else:
+            defined_here = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            assert not (used & defined_by_exercises) - defined_here, (src.stem, cell.source[:80])
+            defined_by_exercises -= defined_here

@@ -189,9 +189,10 @@ def _exercise_list(cells) -> nbformat.NotebookNode:
 def lecture_version(src: Path) -> nbformat.NotebookNode:
     """The lecture edition of ``src`` (``notebooks/lectures/``: RISE runs it live, and the
     decks are exported from it), unexecuted: the learner's edition with the cells written
-    for the room (``room``) and the speaker's notes (``notes``), without the cells kept for
-    the reader (``notebook-only``), the checks (``hide-input``) and the exercises (one
-    cell lists their titles)."""
+    for the room (``room``) and the speaker's notes (``notes``), without the exercises (one
+    cell lists their titles) and the text kept for the reader (``notebook-only``); the
+    code cells of checks (``hide-input``) and of the reader's parts stay, tagged
+    ``slide-skip``: they run (later cells use what they define) but are not shown."""
     nb = read_source(src)
     cells, in_exercises, exercises = [], False, []
     for cell in nb.cells:
@@ -202,7 +203,13 @@ def lecture_version(src: Path) -> nbformat.NotebookNode:
                 cells.append(None)                     # the place of the exercise list
         if in_exercises:
             exercises.append(cell)
-        elif not ({"solution", "exercise", "hide-input", "notebook-only"} & set(tags) or CHECK_CALL.search(cell.source)):
+        elif {"solution", "exercise"} & set(tags) or CHECK_CALL.search(cell.source):
+            continue
+        elif {"hide-input", "notebook-only"} & set(tags):
+            if cell.cell_type == "code":               # it defines what later cells use: run, not shown
+                cell.metadata["tags"] = tags + ["slide-skip"]
+                cells.append(cell)
+        else:
             cells.append(cell)
     nb.cells = [_exercise_list(exercises) if c is None else c for c in cells]
     return _numbered(slides.add_slide_metadata(nb))
