@@ -52,8 +52,9 @@ NOTEBOOKS = [
 # dead one whose callback ignores ε (checks that the test catches it).
 DEMO = "widget_demo.ipynb"
 
-RUN_ALL_TIMEOUT_S = float(os.environ.get("COURSE_BROWSER_RUN_ALL_S", 120))
-"""Limit for Run All Cells of one notebook (each runs in <= ~60 s on 2 idle cores)."""
+RUN_ALL_TIMEOUT_S = float(os.environ.get("COURSE_BROWSER_RUN_ALL_S", 400))
+"""Limit for Run All Cells of one notebook (the longest, 06, solves the chapter's MILPs
+inline: over 120 s when the 2 cores are shared with the rest of the suite)."""
 
 # The browser checks that the widgets respond, not the chapter's numbers: the kernels
 # compute set-wide figures on the first 100 test images to keep this test short.
