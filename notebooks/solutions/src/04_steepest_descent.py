@@ -4,11 +4,8 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# Notebook 3 met the trouble with raw gradient steps: how far they move depends on how large
-# the gradient is, and that spans many orders of magnitude. The **normalized steepest
-# descent** step fixes the distance instead, and which direction it takes depends on the
-# norm that measures distance. This notebook derives it under $\ell_\infty$, $\ell_2$ and
-# $\ell_1$, writes $\ell_2$ PGD, measures it, and asks how radii compare across norms.
+# A raw gradient step moves as far as the gradient is large (notebook 3). The **normalized
+# steepest descent** step fixes the distance; its direction depends on the norm.
 # (Notation: notebook 0.)
 
 # %%
@@ -38,31 +35,30 @@ X, y = eval_subset(config.N_EVAL)  # the first N_EVAL test images (1000 by defau
 # %% [markdown]
 # ## The steepest step for a given norm
 #
-# Among all steps $v$ of size at most $\alpha$ in a chosen norm, take the one that raises $f$
-# the most to first order:
+# Take the step $v$ of size at most $\alpha$ in a chosen norm that raises $f$ most to first
+# order:
 #
 # $$z := z + \operatorname*{argmax}_{\|v\| \le \alpha}\; v^\top \nabla_z f(z).$$
 #
-# Write $g = \nabla_z f(z)$. The answer depends on the norm:
+# With $g = \nabla_z f(z)$:
 #
 # * **$\ell_2$.** By Cauchy–Schwarz $v^\top g \le \|v\|_2 \|g\|_2$, with equality when $v$
 #   points along $g$: the step is $\alpha\, g / \|g\|_2$.
-# * **$\ell_\infty$.** Each $v_i$ may be anything in $[-\alpha, \alpha]$, independently, and
+# * **$\ell_\infty$.** Each $v_i$ ranges independently over $[-\alpha, \alpha]$;
 #   $\sum_i v_i g_i$ is largest with every $v_i = \alpha \operatorname{sign}(g_i)$.
 # * **$\ell_1$.** $v^\top g \le \sum_i |v_i|\,|g_i| \le \|v\|_1 \max_i |g_i|$: the whole
-#   budget goes to the one coordinate $k$ with the largest $|g_k|$, $v = \alpha
+#   budget goes to the coordinate $k$ with the largest $|g_k|$, $v = \alpha
 #   \operatorname{sign}(g_k)\, e_k$.
 #
 # Each gains $\alpha$ times the **dual norm** of $g$: $\|g\|_2$, $\|g\|_1$, $\|g\|_\infty$.
-# After the step, the **projection** $\mathcal{P}_\epsilon$ returns the nearest point of the
+# The **projection** $\mathcal{P}_\epsilon$ then returns the nearest point of the
 # ball: under $\ell_\infty$ it clips every coordinate to $[-\epsilon, \epsilon]$; under
-# $\ell_2$ it shrinks a $\delta$ that is too long back onto the sphere,
+# $\ell_2$ it shrinks a too-long $\delta$ onto the sphere,
 # $\mathcal{P}_\epsilon(z) = \epsilon\, z / \max(\epsilon, \|z\|_2)$.
 #
 # ### The chapter in code
 #
-# One image per row of the batch (`norms` takes each image's $\ell_2$ norm, shaped to divide
-# it):
+# One image per row (`norms`: each image's $\ell_2$ norm, shaped to divide it):
 
 # %%
 def norms(Z):
@@ -104,9 +100,9 @@ for name, v in (("l2", steepest_l2(g_toy)), ("l∞", steepest_linf(g_toy)), ("l1
 print(f"dual norms: ||g||_2 = {g_toy.norm():.3f}, ||g||_1 = {g_toy.abs().sum():.3f}, ||g||_∞ = {g_toy.abs().max():.3f}")
 
 # %% [markdown]
-# Then on the gradients of the 2-layer network's loss at $\delta = 0$ (first 100 test images),
-# against the package's `steepest_direction` and `project_ball` (the $\ell_2$ test points have
-# lengths from 0 to 4, so half lie inside the ball of radius 2):
+# Then on the 2-layer network's loss gradients at $\delta = 0$ (first 100 test images),
+# against `steepest_direction` and `project_ball` ($\ell_2$ test points of lengths 0 to 4,
+# half inside the ball of radius 2):
 
 # %%
 delta = torch.zeros_like(X[:100], requires_grad=True)
@@ -135,10 +131,8 @@ check_same(project_l2(w_two[:50], 2.0), w_two[:50], "points inside the ball come
 #
 # ## A picture in two dimensions
 #
-# A smooth function of two variables, and ten normalized steps of $\alpha = 0.2$ from the
-# origin under each norm, each projected back onto the ball of radius 1 (dashed: the circle
-# for $\ell_2$, the square for $\ell_\infty$). Grey: level sets of $f$, rising to the upper
-# right.
+# Ten normalized steps of $\alpha = 0.2$ up a smooth 2-D $f$ from the origin, projected onto
+# the ball of radius 1 (dashed); grey: level sets of $f$, rising to the upper right.
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** Both climbs take ten steps of the same size in a ball of the same radius.
@@ -174,9 +168,8 @@ check_claim(bool(f(z_inf) > best_on_circle), "the corner (1, 1) is higher than e
 
 # %% [markdown]
 # The $\ell_2$ steps follow the gradient, then slide along the circle to within 0.001 of its
-# best point. The $\ell_\infty$ steps ignore the gradient's proportions: every step moves
-# *every* coordinate by $\pm\alpha$, so they march diagonally into the corner $(1, 1)$. The
-# square contains the circle, and here the corner is higher than any point of the circle.
+# best point. The $\ell_\infty$ steps move *every* coordinate by $\pm\alpha$, so they march
+# diagonally into the corner $(1, 1)$, here higher than any point of the circle.
 #
 # ## $\ell_\infty$ PGD is FGSM, repeated
 #
@@ -188,8 +181,7 @@ one_step = pgd_linf(dnn2, X[:100], y[:100], epsilon=0.1, alpha=0.1, num_iter=1)
 check_claim(torch.equal(one_step, fgsm(dnn2, X[:100], y[:100], 0.1)), "pgd_linf with one step of α = ε is fgsm")
 
 # %% [markdown]
-# With $\alpha < \epsilon$, PGD repeats small FGSM steps and re-reads the gradient after each.
-# How many does it need?
+# With $\alpha < \epsilon$, PGD repeats small FGSM steps.
 #
 # ### Exercise 4.1 — predict: the error after 1, 5 and 40 steps
 #
@@ -208,9 +200,9 @@ predicted = (0.05, 0.25, 0.85)
 check("4.1", predicted)
 
 # %% [markdown]
-# The error after every step of one 40-step run (`error_per_step`: the run's first $k$ steps
-# are PGD with $k$ steps), for the dense networks on the first 1000 test images and the CNN
-# on the first 50, with FGSM's error on the same images as a level line:
+# The error after each step of one 40-step run (`error_per_step`; its first $k$ steps are
+# PGD with $k$ steps), FGSM's as a level line; dense networks: first 1000 test images, CNN:
+# first 50:
 
 # %% tags=["reveal"]
 n_live = {"dnn2": min(len(y), 1000), "dnn4": min(len(y), 1000), "cnn": min(len(y), 50)}
@@ -240,17 +232,15 @@ check_claim(all(by_step[n][40] - by_step[n][20] < 0.02 for n in models), "from 2
 
 # %% [markdown]
 # After $k$ steps no pixel has moved by more than $k\alpha$, so PGD is at most as strong as
-# an attack in the ball of radius $k\alpha$: the first steps are weak. PGD passes FGSM at
-# step 8 to 10 on every network, as $k\alpha$ reaches $\epsilon$, and gains less than two
-# points from step 20 to 40. Hence the chapter's rule: a number of steps a small multiple of
-# $\epsilon / \alpha$.
+# an attack in the ball of radius $k\alpha$. PGD passes FGSM at step 8 to 10 on every
+# network, as $k\alpha$ reaches $\epsilon$, and gains less than two points from step 20 to
+# 40. Hence the chapter's rule: a small multiple of $\epsilon / \alpha$ steps.
 #
 # ## The chapter in code: $\ell_2$ PGD
 #
-# Swap the direction and the projection, and the same loop attacks in the $\ell_2$ ball.
-# Both are taken per image. Unlike its $\ell_\infty$ attacks, the chapter's $\ell_2$ attack
-# also clips $x + \delta$ to $[0, 1]$ (clamp on); its settings: $\epsilon = 2$,
-# $\alpha = 0.1$, 40 steps.
+# Swap in the $\ell_2$ direction and projection (both per image). Unlike its $\ell_\infty$
+# attacks, the chapter's $\ell_2$ attack clips
+# $x + \delta$ to $[0, 1]$ (clamp on); $\epsilon = 2$, $\alpha = 0.1$, 40 steps.
 
 # %%
 def pgd_l2(model, X, y, epsilon, alpha, num_iter):
@@ -276,9 +266,8 @@ with torch.no_grad():
 plt.show()
 
 # %% [markdown]
-# No uniform haze this time, but strokes and smudges (measured below). Its error on the full
-# test set, recorded with the package's `evaluate` command, beside $\ell_\infty$ PGD at
-# $\epsilon = 0.1$:
+# No uniform haze: strokes and smudges. Its recorded error on the full
+# test set, beside $\ell_\infty$ PGD at $\epsilon = 0.1$:
 
 # %%
 rec = {(a, c): {n: records.attack_error(a, n, c)["error"] for n in models}
@@ -302,10 +291,10 @@ check_claim(abs(rec["pgd_l2", True]["cnn"] - records.PUBLISHED_ATTACK_ERRORS["pg
 
 # %% [markdown]
 # In the chapter's settings ($\ell_\infty$ unclamped, $\ell_2$ clamped) the two attacks fool
-# each network about equally often (within 0.06), and our CNN's $\ell_2$ error is within half
-# a point of the chapter's. With valid images for both, $\ell_2$ at $\epsilon = 2$ is the
-# stronger, by more than 0.3 on the CNN, and the clamp costs it less than a third of what it
-# costs $\ell_\infty$.
+# each network about equally often (within 0.06); our CNN's $\ell_2$ error is within half a
+# point of the chapter's. With valid images for both, $\ell_2$ at $\epsilon = 2$ is
+# stronger, by more than 0.3 on the CNN, and the clamp costs it less than a third of what
+# it costs $\ell_\infty$.
 #
 # ## Spread thin or concentrated
 
@@ -344,15 +333,13 @@ check_claim(bool((unchanged & (X[:3] == 0)).sum() > 0.9 * unchanged.sum()),
             "over 90% of the pixels the l∞ attack leaves alone on the maps are white background", show=False)
 
 # %% [markdown]
-# The $\ell_\infty$ attack spreads a small change over many pixels: more than half move by
-# more than 0.05, none by more than 0.1, and its $\delta$ is on average *longer* in
-# $\ell_2$ than the whole $\ell_2$ budget. The $\ell_2$ attack concentrates: a quarter of
-# the pixels move by more than 0.05, one in seven by more than 0.1, beyond anything the
-# $\ell_\infty$ ball allows.
-# In the maps (one colour scale; orange adds ink, purple removes it) the $\ell_\infty$ maps
-# are flat, with white left mostly on the background, where the clamp forbids lightening a
-# white pixel; the $\ell_2$ maps are pale (seven pixels in ten move by less than 0.05) with a
-# few dark strokes above 0.3.
+# The $\ell_\infty$ attack spreads thin: more than half of the pixels move by more than
+# 0.05, none by more than 0.1, and its $\delta$ is on average *longer* in $\ell_2$
+# than the whole $\ell_2$ budget. The $\ell_2$ attack concentrates: a quarter of the pixels
+# move by more than 0.05, one in seven by more than 0.1. In the maps (orange adds ink, purple
+# removes it) the $\ell_\infty$ maps are flat, white mostly on the background, where the
+# clamp forbids lightening a white pixel; the $\ell_2$ maps are pale (seven pixels in ten
+# move by less than 0.05) with a few dark strokes above 0.3.
 #
 # ## Why $\epsilon = 2$, twenty times the $\ell_\infty$ radius?
 
@@ -365,7 +352,7 @@ check_claim(bool((unchanged & (X[:3] == 0)).sum() > 0.9 * unchanged.sum()),
 # distance $0.1\sqrt{784} = 2.8$. The chapter compares **volumes**: the cube's is
 # $(2\epsilon)^n$, the $\ell_2$ ball's $\pi^{n/2} r^n / \Gamma(n/2 + 1)$, equal, by
 # Stirling's formula, for $r \approx \epsilon \sqrt{2n / (\pi e)}$: 1.35 on MNIST. The
-# volumes underflow a float, so we compare logarithms:
+# volumes underflow a float; we compare logarithms:
 
 # %% tags=["reveal"]
 n, eps, r = 784, 0.1, 2.0
@@ -389,18 +376,16 @@ check_claim(bool(flat_inf.norm(dim=1).min() > lengths.max()), "every δ of l∞ 
 check_claim(abs(2 / r_stirling - 1.5) < 0.05, "radius 2 is about 1.5 times the equal-volume radius", show=False)
 
 # %% [markdown]
-# In radius, 2 is 1.5 times the equal-volume 1.35; in volume, the factor is raised to the
-# 784th power: the $\ell_2$ ball holds about $10^{131}$ cubes. Volume is a poor guide in high
-# dimension, though. A random point of the cube has length about $\epsilon \sqrt{n/3} = 1.6$,
-# so almost all of the cube's volume lies *inside* the $\ell_2$ ball of radius 2 (every one
-# of our 10,000 samples). PGD does not sit in that bulk: it heads for the corners, and its
-# perturbations are longer than every sample. Exercises 4.3 and 4.4 take this further.
+# In radius, 2 is 1.5 times 1.35; in volume, the factor is raised to the 784th power: the
+# $\ell_2$ ball holds about $10^{131}$ cubes. Yet volume is a poor guide in high dimension.
+# A random point of the cube has length about $\epsilon \sqrt{n/3} = 1.6$, so almost all of
+# the cube's volume lies *inside* the $\ell_2$ ball of radius 2 (all of our 10,000 samples).
+# PGD heads for the corners instead: its perturbations are longer than every sample.
 #
 # ## Try it
 #
-# The two-dimensional climb: with $\alpha$ larger than $\epsilon$ both methods jump to the
-# boundary; with few small steps they never reach it. Then MNIST: `pgd_linf` against
-# `pgd_l2` (for $\ell_2$ try ε from 1 to 3, α around 0.1), error on the first 100 images.
+# The 2-D climb (try $\alpha > \epsilon$, or few small steps), then `pgd_linf` against
+# `pgd_l2`, first 100 images ($\ell_2$: try ε from 1 to 3, α near 0.1).
 
 # %% tags=["nbval-ignore-output"]
 steepest_ascent_widget(f, grad_f, epsilon=1.0, alpha=0.2, num_iter=10)
@@ -503,25 +488,21 @@ check("4.5", answer)
 # %% [markdown]
 # ## What we learned
 #
-# * Normalized steepest ascent takes a step of fixed size in the best direction *for the
-#   norm*: $\operatorname{sign}(g)$ under $\ell_\infty$, $g/\|g\|_2$ under $\ell_2$, one
-#   coordinate under $\ell_1$. It gains $\alpha$ times the dual norm of $g$, whatever the
-#   gradient's scale.
-# * The projection is the nearest point of the ball: clip for $\ell_\infty$, rescale for
-#   $\ell_2$, soft-threshold for $\ell_1$.
-# * $\ell_\infty$ PGD is FGSM with a small step, repeated; it needs about $\epsilon / \alpha$
-#   steps to pass FGSM, then levels off.
-# * One loop serves every norm, and the norm chooses the perturbation: spread thin under
-#   $\ell_\infty$, concentrated under $\ell_2$. Radii are not comparable across norms.
+# * The steepest step gains $\alpha$ times the dual norm of $g$ at any gradient scale; the
+#   projection clips ($\ell_\infty$), rescales ($\ell_2$) or soft-thresholds ($\ell_1$).
+# * $\ell_\infty$ PGD, FGSM repeated with a small step, passes FGSM after about
+#   $\epsilon / \alpha$ steps, then levels off.
+# * $\ell_\infty$ spreads the perturbation thin, $\ell_2$ concentrates it; radii are not
+#   comparable across norms.
 #
 # ## References
 #
-# * S. Boyd and L. Vandenberghe. *Convex Optimization*. Cambridge University Press, 2004,
-#   section 9.4 (normalized steepest descent, dual norms).
-# * J. Duchi, S. Shalev-Shwartz, Y. Singer, T. Chandra. "Efficient projections onto the
-#   ℓ1-ball for learning in high dimensions." ICML 2008.
-# * A. Madry, A. Makelov, L. Schmidt, D. Tsipras, A. Vladu. "Towards deep learning models
-#   resistant to adversarial attacks." ICLR 2018 (PGD under ℓ∞ and ℓ2).
+# * S. Boyd and L. Vandenberghe. *Convex Optimization*, 2004, section 9.4 (normalized
+#   steepest descent, dual norms).
+# * J. Duchi et al. "Efficient projections onto the ℓ1-ball for learning in high
+#   dimensions." ICML 2008.
+# * A. Madry et al. "Towards deep learning models resistant to adversarial attacks." ICLR
+#   2018 (PGD under ℓ∞ and ℓ2).
 # * J. Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, tutorial at
 #   NeurIPS 2018; chapter 3, "Adversarial examples, solving the inner maximization",
 #   <https://adversarial-ml-tutorial.org/adversarial_examples/>.

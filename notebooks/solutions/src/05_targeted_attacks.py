@@ -4,10 +4,8 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# So far the adversary only wanted the network to be *wrong*. Now it wants a particular
-# answer. The algorithm stays the projected steepest-ascent loop of notebooks 3 and 4; only
-# the **objective** changes. At the end, every named attack of the literature is seen the
-# same way: a ball, an objective and an optimiser. (Notation: notebook 0.)
+# Now the adversary wants a particular answer. The loop of notebooks 3 and 4 stays; only
+# the **objective** changes. (Notation: notebook 0.)
 
 # %%
 import matplotlib.pyplot as plt
@@ -32,8 +30,8 @@ Xs, ys = X[:30], y[:30]              # the CNN is slow on a CPU: the first 30 te
 # %% [markdown]
 # ## Two targeted objectives
 #
-# To make the network predict a chosen class $t$, raise the loss of the true class and
-# lower the loss of the target:
+# To make the network predict class $t$, raise the loss of the true class and lower that of
+# the target:
 #
 # $$\max_{\|\delta\| \le \epsilon}\; \ell\big(h_\theta(x+\delta), y\big) - \ell\big(h_\theta(x+\delta), t\big).$$
 #
@@ -43,9 +41,8 @@ Xs, ys = X[:30], y[:30]              # the CNN is slow on a CPU: the first 30 te
 # $$\max_{\|\delta\| \le \epsilon}\; z_t - z_y \;=\; -\min_{\|\delta\| \le \epsilon}\; m_t(x + \delta),$$
 #
 # where $m_t = z_y - z_t$ is **the margin** for target $t$ (notebook 0). The attack drives
-# the margin down; notebooks 6–9 ask for its exact minimum over the ball. The chapter takes a
-# larger ball here, $\epsilon = 0.2$, with $\alpha = 0.01$ and 40 steps, on the CNN, clamp
-# off, and tries two targets: 2 and 0.
+# the margin down; notebooks 6–9 ask for its exact minimum. The chapter's settings: the CNN,
+# $\epsilon = 0.2$, $\alpha = 0.01$, 40 steps, clamp off, targets 2 and 0.
 #
 # ### The chapter in code
 #
@@ -65,8 +62,8 @@ def pgd_linf_targ(model, X, y, epsilon, alpha, num_iter, y_targ):
 
 
 # %% [markdown]
-# Against the package's `attacks.pgd_linf_targ` (clamp off), then target 2 on the first 30
-# test images; the grid shows 18, its titles marking the images now classified as the target:
+# Against `attacks.pgd_linf_targ` (clamp off), then target 2 on the first 30 test images (18
+# shown; titles mark those now classified as the target):
 
 # %%
 dnn2 = models["dnn2"]
@@ -84,8 +81,8 @@ with torch.no_grad():
 check_claim(bool(hits_grid >= 16 / 18), "at least 16 of the 18 images are now classified as a 2", show=False)
 
 # %% [markdown]
-# Almost every image now reads as a 2 to the network; to us the digits are what they were,
-# under a visible haze ($\epsilon = 0.2$ is a large ball).
+# Almost every image now reads as a 2 to the network; to us, the same digits under
+# a visible haze ($\epsilon = 0.2$ is a large ball).
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** Now target 0. The objective only pushes $z_0$ above $z_y$. What else
@@ -143,9 +140,9 @@ check_claim(other > 0.2 and bool((margins < 0).float().mean() > 0.5),
             "over a fifth go to another class, most of them with m_0 < 0", show=False)
 
 # %% [markdown]
-# A negative margin $m_t < 0$ means that the true class has lost — not that $t$ has won.
-# Keep this in mind in notebooks 6–9: a negative worst-case margin for *some* target proves
-# that an adversarial example exists, not which class it lands in.
+# A negative margin $m_t < 0$ means the true class has lost, not that $t$ has won: in
+# notebooks 6–9, a negative worst-case margin for *some* target proves that an adversarial
+# example exists, not which class it lands in.
 #
 # ### A second objective, and a third
 #
@@ -175,13 +172,12 @@ with torch.no_grad():
 plt.show()
 
 # %% [markdown]
-# A third candidate is the objective of Carlini and Wagner's attack (2017): the target
-# against the **largest** other logit,
+# A third: Carlini and Wagner's (C&W, 2017) objective, the target against the **largest** other
+# logit,
 #
 # $$\max_{\|\delta\| \le \epsilon}\; z_t - \max_{j \ne t} z_j ,$$
 #
-# positive exactly when the network predicts $t$. It goes into the same loop as a loss
-# (`projected_steepest_ascent(..., loss_fn=...)`):
+# positive exactly when the network predicts $t$; the same loop climbs it:
 
 # %%
 def margin_cw(logits, y_targ):
@@ -230,17 +226,14 @@ check_claim(all(hits["cw", t] >= max(hits["margin", t], hits["sum", t]) for t in
             "C&W hits at least as often as both everywhere, by over 0.3 for target 0", show=False)
 
 # %% [markdown]
-# One bar per objective and target, split into the three outcomes: hit the target (◎,
-# hatched), still correct (✓, plain), another class (✗, cross-hatched). The chapter's second
-# objective is not the fix on our CNN: for target 2 it hits the target less often than the
-# first, for target 0 about as often, and for both it leaves more images still correctly
-# classified. Carlini and Wagner's objective hits at least as often as both everywhere, and
-# for target 0 by far the most often. Why does the sum, which looks more thorough, do no
-# better? Exercise 5.3.
+# The chapter's second objective is not the fix on our CNN: for target 2 it hits less often
+# than the first, for target 0 about as often, and for both it leaves more images correctly
+# classified. C&W's objective hits at least as often as both everywhere, and for target 0
+# by far the most often.
 #
-# **What a targeted $\delta$ looks like.** With valid images (clamp on), the untargeted
-# attack and the first objective aimed at 2 and at 0, on three images labelled neither 2 nor
-# 0, each $\delta$ on its own colour scale (orange adds ink, purple removes it):
+# **What a targeted $\delta$ looks like.** Valid images (clamp on): the untargeted attack
+# and the first objective aimed at 2 and at 0, on three images labelled neither 2 nor 0,
+# each $\delta$ on its own colour scale (orange adds ink, purple removes it):
 
 # %%
 valid = {"untargeted": attacks.pgd_linf(cnn, Xs, ys, 0.2, 0.01, 40),
@@ -277,25 +270,24 @@ check_claim(min(closer0, closer2) >= 2 / 3 * int(others.sum()),
 #
 # ## What about all those other attacks?
 #
-# The literature has many named attacks. The chapter's point: each is a choice of **ball**
-# (the threat model) and **optimiser** (how it searches the ball) — plus, as we just saw, the
-# **objective** it climbs.
+# The chapter's point: each named attack is a choice of **ball** (the threat model) and
+# **optimiser** (how it searches the ball), plus the **objective** it climbs.
 #
 # | attack | ball | objective | optimiser |
 # | --- | --- | --- | --- |
 # | FGSM (Goodfellow et al.) | $\ell_\infty$ | cross-entropy | one signed-gradient step of size $\epsilon$ |
 # | PGD (Madry et al.) | $\ell_\infty$, $\ell_2$ | cross-entropy or a margin | projected normalized steepest ascent |
-# | C&W (Carlini & Wagner) | $\ell_2$ (also $\ell_0$, $\ell_\infty$) | $\max_{j \ne t} z_j - z_t$, floored at $-\kappa$ | a penalty, $\min \|\delta\|_2^2 + c \cdot$ objective, by Adam through a change of variables that keeps $x + \delta$ in $[0, 1]$; $c$ by binary search |
-# | DeepFool (Moosavi-Dezfooli et al.) | $\ell_2$ (any $\ell_p$) | reach the nearest decision boundary | linearise the network, step to the linearised boundary, repeat |
+# | C&W (Carlini & Wagner) | $\ell_2$ (also $\ell_0$, $\ell_\infty$) | $\max_{j \ne t} z_j - z_t$, floored at $-\kappa$ | Adam on the penalty $\|\delta\|_2^2 + c \cdot$ objective, via a change of variables keeping $x + \delta$ in $[0, 1]$; $c$ by binary search |
+# | DeepFool (Moosavi-Dezfooli et al.) | $\ell_2$ (any $\ell_p$) | reach the nearest decision boundary | linearise, step to the linearised boundary, repeat |
 #
-# C&W and DeepFool look for the *smallest* perturbation that changes the class rather than
-# the worst point of a fixed ball, but they are the same kind of object. All of them find
-# adversarial examples; none can show that there is none. That is where notebook 6 starts.
+# C&W and DeepFool seek the *smallest* perturbation that changes the class rather than the
+# worst point of a fixed ball. All of them find adversarial examples; none can show that
+# there is none.
 #
 # ## Try it
 #
-# The targeted attacks: choose the objective (`pgd_linf_targ`, `pgd_linf_targ2`), the target
-# and ε. The figures are for the first 100 test images.
+# Choose the objective (`pgd_linf_targ`, `pgd_linf_targ2`), the target and ε; first 100 test
+# images.
 
 # %% tags=["nbval-ignore-output"]
 attack_widget(models, X[:100], y[:100], attack=["pgd_linf_targ", "pgd_linf_targ2"],
@@ -377,22 +369,20 @@ check("5.4", shares)
 # ## What we learned
 #
 # * A targeted attack is the same loop with another objective. The chapter's first,
-#   $z_t - z_y$, drives the margin $m_t$ below zero, which changes the class but not
-#   necessarily to $t$. Its second, against the sum of the other logits, does no better on
-#   our CNN; the C&W objective, against the *largest* other logit, hits the target most often.
-# * Targets differ: some classes are far harder to reach than others.
+#   $z_t - z_y$, drives $m_t$ below zero, which changes the class, not necessarily to $t$.
+#   On our CNN its second does no better; the C&W objective hits the target most often.
+# * Some targets are far harder to reach than others.
 # * Every named attack is a ball, an objective and an optimiser; none can prove that no
-#   adversarial example exists. The next notebooks solve the targeted margin problems
-#   exactly, and then bound them.
+#   adversarial example exists.
 #
 # ## References
 #
 # * N. Carlini and D. Wagner. "Towards Evaluating the Robustness of Neural Networks."
-#   IEEE S&P 2017 (the C&W attack and its margin objective).
-# * S.-M. Moosavi-Dezfooli, A. Fawzi, P. Frossard. "DeepFool: a simple and accurate method to
-#   fool deep neural networks." CVPR 2016.
-# * A. Kurakin, I. Goodfellow, S. Bengio. "Adversarial machine learning at scale." ICLR 2017
-#   (targeting the least likely class).
+#   IEEE S&P 2017.
+# * S.-M. Moosavi-Dezfooli et al. "DeepFool: a simple and accurate method to fool deep
+#   neural networks." CVPR 2016.
+# * A. Kurakin et al. "Adversarial machine learning at scale." ICLR 2017 (targeting the
+#   least likely class).
 # * J. Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, tutorial at
 #   NeurIPS 2018; chapter 3, "Adversarial examples, solving the inner maximization",
 #   <https://adversarial-ml-tutorial.org/adversarial_examples/>.

@@ -5,11 +5,10 @@
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
 # The chapter leaves a gap between the MILP, exact but slow, and interval bounds, fast but
-# loose. Is there a verifier in between? This notebook adds what today's verifiers build on, **linear bound
-# propagation** (CROWN; DeepPoly uses the same lines) and its optimised form, alpha-CROWN;
-# closes the bracket that notebook 1 opened; then asks, over a test set, how much each verifier
-# *proves* robust against how much survives an attack. ($m_t = z_y - z_t$ is the margin for
-# target $t$, $m_t^*$ its minimum over the ε-ball; notebook 0.)
+# loose. Is there a verifier in between? This notebook adds what today's verifiers build on,
+# **linear bound propagation** (CROWN; DeepPoly uses the same lines) and its optimised form,
+# alpha-CROWN. ($m_t = z_y - z_t$ is the margin for target $t$, $m_t^*$ its minimum over the
+# ε-ball; notebook 0.)
 
 # %%
 import matplotlib.pyplot as plt
@@ -43,17 +42,17 @@ x, label = X[:1], int(y[0])          # the chapter's image, a 7
 # %% [markdown]
 # ## Two lines per ReLU
 #
-# Interval propagation forgets *which* input produced which activation; the LP keeps the
-# triangle of every unstable ReLU, but needs a solver. Linear bound propagation keeps, for an
-# unstable neuron ($l < 0 < u$), two **lines** that sandwich the ReLU on $[l, u]$:
+# Interval propagation forgets *which* input produced which activation; the LP keeps every
+# unstable ReLU's triangle but needs a solver. Linear bound propagation sandwiches an unstable
+# ReLU ($l < 0 < u$) between two **lines** on $[l, u]$:
 #
 # $$\underline{a}\,\hat z \;\le\; \max(0, \hat z) \;\le\; \frac{u}{u-l}\,(\hat z - l).$$
 #
-# Above, the chord: the triangle's top side. Below, a line through the origin. Any slope
-# $\underline a \in [0, 1]$ is valid (for $\hat z \le 0$, $\underline a \hat z \le 0$; for
-# $\hat z \ge 0$, $\underline a \hat z \le \hat z$); CROWN takes 0 or 1, whichever leaves the
-# smaller area between the line and the ReLU: slope 1 when $u \ge -l$. A stable
-# neuron is exact: slope 1 when $l \ge 0$, the zero function when $u \le 0$.
+# Above, the chord (the triangle's top side); below, a line through the origin, valid for any
+# slope $\underline a \in [0, 1]$ (for $\hat z \le 0$, $\underline a \hat z \le 0$; for
+# $\hat z \ge 0$, $\underline a \hat z \le \hat z$). CROWN takes whichever of 0 and 1 leaves
+# the smaller area between line and ReLU: 1 when $u \ge -l$. A stable neuron is exact: slope 1 when $l \ge 0$, zero
+# when $u \le 0$.
 
 # %%
 def relu_lines(l, u):
@@ -73,14 +72,14 @@ plt.show()
 # ## Back-substitution
 #
 # To bound the margin $c^T z_{d+1}$ ($c = e_y - e_t$) from below, write it as
-# $c^T (W_d z_d + b_d)$ with $z_d = \max(0, \hat z_d)$. Where a coefficient of $W_d^T c$ is
-# positive, replacing $z_{d,j}$ by its *lower* line can only lower the expression; where it is
-# negative, the *upper* line does. The result is linear in $\hat z_d = W_{d-1} z_{d-1} + b_{d-1}$,
-# and the step repeats down to the input, where $a^T x' + \text{const}$ over the box
-# $[l_0, u_0]$ has the minimum $a^T \frac{l_0 + u_0}{2} - |a|^T \frac{u_0 - l_0}{2} + \text{const}$.
-# Each hidden layer's $l, u$ come from the same procedure, layer by layer: $c = e_j$ bounds
-# neuron $j$ from below, $c = -e_j$ from above. For weights `Ws`, biases `bs` and one linear
-# function per row of `A`:
+# $c^T (W_d z_d + b_d)$, $z_d = \max(0, \hat z_d)$, and replace each $z_{d,j}$ by its *lower*
+# line where its coefficient in $W_d^T c$ is positive, by its *upper* line where negative:
+# either can only lower the expression. The result is linear in
+# $\hat z_d = W_{d-1} z_{d-1} + b_{d-1}$; repeat down to the input box $[l_0, u_0]$, where
+# $a^T x' + \text{const}$ has the minimum
+# $a^T \frac{l_0 + u_0}{2} - |a|^T \frac{u_0 - l_0}{2} + \text{const}$. The hidden layers'
+# $l, u$ come from the same procedure, layer by layer ($c = e_j$ bounds neuron $j$ from below,
+# $c = -e_j$ from above). For weights `Ws`, biases `bs`, one linear function per row of `A`:
 
 # %%
 def back_substitute(Ws, bs, bounds, box, A, slopes=None):
@@ -111,8 +110,8 @@ def crown(Ws, bs, box, C):
 
 
 # %% [markdown]
-# On the chapter's image at ε = 0.05 (the box clamped to $[0, 1]$), against the package's
-# `linear_bounds`, and beside the interval bound of notebook 8:
+# The chapter's image at ε = 0.05 (box clamped to $[0, 1]$), against `linear_bounds`, beside
+# notebook 8's interval bound:
 
 # %%
 Ws = [m.weight.detach().double() for m in small if isinstance(m, nn.Linear)]
@@ -148,15 +147,14 @@ check_claim([t for t in targets if ours[t] <= 0] == [3, 9] and bool((interval[ta
             "CROWN proves 7 of the 9 targets, all but 3 and 9; the interval bound proves none", show=False)
 
 # %% [markdown]
-# CROWN proves seven of the nine targets without a solver, all but 3 and 9; the interval bound
-# proves none.
+# CROWN proves seven of the nine targets, all but 3 and 9, without a solver; intervals prove
+# none.
 #
 # ## Optimised slopes: alpha-CROWN
 #
-# CROWN's lower slope is a rule of thumb, fixed before the bound is known. But every slope in
-# $[0, 1]$ gives a valid bound, each row of `A` may use its own, and autograd differentiates
-# the bound with respect to the slopes. So climb it: Adam steps, each followed by a clip back
-# into $[0, 1]$ (projected gradient ascent), the hidden bounds held at CROWN's:
+# CROWN's lower slope is a rule of thumb, but any slope in $[0, 1]$ is valid, each row of `A`
+# may use its own, and the bound is differentiable in the slopes. So climb it: Adam steps,
+# each clipped back into $[0, 1]$, hidden bounds held at CROWN's:
 
 # %%
 def optimise_slopes(Ws, bs, bounds, box, C, num_iter=200, lr=0.1):
@@ -175,8 +173,7 @@ def optimise_slopes(Ws, bs, bounds, box, C, num_iter=200, lr=0.1):
 
 
 # %% [markdown]
-# Beside it, the LP of notebook 7 built on the same hidden bounds (CROWN's), and the
-# package's `alpha_crown_bounds`:
+# Beside it, notebook 7's LP on the same hidden bounds (CROWN's), and `alpha_crown_bounds`:
 
 # %%
 optimised = optimise_slopes(Ws, bs, hidden, flat_box, C)
@@ -211,17 +208,16 @@ check_claim(bool((l2_alpha >= l2 - 1e-9).all() and (u2_alpha <= u2 + 1e-9).all()
 
 # %% [markdown]
 # On every target the optimised bound climbs to within 0.001 below the LP on the same hidden
-# bounds (exercise 9.6 asks why it cannot pass it). The package's version also optimises the slopes
-# behind the second layer's bounds, which narrows them, and ends above that LP on every target.
-# Targets 3 and 9 stay open.
+# bounds (exercise 9.6 asks why it cannot pass it). The package's version, which also narrows
+# the second layer's bounds, ends above that LP on every target. Targets 3 and 9 stay open.
 #
 # ## The bracket, closed
 #
-# Notebook 1 bracketed the worst-case margin $m_3^*$ of this image between a relaxation and an
-# attack. Now every method of the course fills it in, for ε from 0 to 0.1. Below: interval,
-# CROWN, alpha-CROWN, the chapter's LP (on interval bounds), the LP with cuts (on tightened
-# bounds, notebook 7; it stops once the sign is settled or out of reach). Exactly: the MILP's
-# minimum (to its gap of $10^{-4}$). Above: targeted PGD's margin.
+# Notebook 1 bracketed this image's worst-case margin $m_3^*$ between a relaxation and an
+# attack; now every method fills it in, for ε from 0 to 0.1. Below: the lower bounds (the
+# chapter's LP on interval bounds; the LP with cuts on tightened bounds, notebook 7, stopping
+# once the sign is settled or out of reach). Exactly: the MILP's minimum (gap $10^{-4}$).
+# Above: targeted PGD's margin.
 #
 # ### Exercise 9.1 — predict: where the bracket starts
 #
@@ -282,11 +278,11 @@ check_claim(max(bracket[k][at[0.06]] for k in lower_steps) <= 0 < bracket["targe
             "ε = 0.06: no lower bound is positive and PGD's margin is: the strip says undecided", show=False)
 
 # %% [markdown]
-# The strip along the top reads the bracket: robust where some lower bound is above 0, attacked
-# where PGD's margin is at or below 0, undecided in between. At ε = 0.06 it says undecided, and
-# the truth is **attacked**: PGD's best point still has a margin of about +0.44, but the MILP's
-# minimum is −0.401. An attack that fails proves nothing: its margin is only an upper bound on
-# $m_3^*$. The MILP's minimiser is a real point; replayed on the network, it changes the class:
+# The strip along the top: robust where some lower bound is above 0, attacked where PGD's
+# margin is at or below 0, undecided in between. At ε = 0.06 it says undecided, yet the truth
+# is **attacked**: PGD's best point still has a margin of about +0.44, the MILP's minimum is
+# −0.401. A failed attack proves nothing: its margin only bounds $m_3^*$ from above. The
+# MILP's minimiser, replayed on the network, changes the class:
 
 # %%
 result = certify(small, x, label, 0.06, "exact milp", targets=[3])[3]
@@ -303,10 +299,10 @@ check_claim(bool((witness - x).abs().max() <= 0.06 + 1e-6) and bool((witness >= 
             "it lies in the ε-ball and is a valid image", show=False)
 
 # %% [markdown]
-# Each lower bound gives up at its own ε: on this grid, the interval bound after 0, the
-# chapter's LP after 0.02, CROWN and alpha-CROWN after 0.04, the LP with cuts after 0.05, the
-# last ε where the MILP's minimum is positive. CROWN lies above the chapter's LP at every ε > 0 of
-# the grid (exercise 9.4 asks why).
+# Each lower bound gives up at its own ε, on this grid after 0 (interval), 0.02 (the
+# chapter's LP), 0.04 (CROWN, alpha-CROWN) and 0.05 (the LP with cuts, the last ε where the
+# MILP's minimum is positive). CROWN lies above the chapter's LP at every ε > 0 of the grid
+# (exercise 9.4 asks why).
 #
 # ## What each method proves
 #
@@ -330,13 +326,12 @@ check_claim(bool((witness - x).abs().max() <= 0.06 + 1e-6) and bool((witness >= 
 # %% [markdown]
 # ## Certified accuracy over a test set
 #
-# `certified_accuracy(model, data, epsilons, methods)` runs, at every ε, a cascade, each step
-# on the images still open: a misclassified image is attacked; l∞ PGD (40 steps) attacks what
-# it flips; "interval", "crown", "alpha-crown", batched, prove what they can robust; then image
-# by image targeted PGD, "lp+cuts" and "milp" (the MILP deciding only the sign), which settles
-# every image still open unless a time limit stops it. A method's *certified accuracy* counts
-# the images proven by it or a step before it. The batched bounds are fast enough for the first
-# 1000 test images, on two networks:
+# At every ε, `certified_accuracy(model, data, epsilons, methods)` runs a cascade, each step on
+# the images still open: a misclassified image is attacked; l∞ PGD (40 steps) attacks what it
+# flips; "interval", "crown", "alpha-crown", batched, prove what they can robust; then, image
+# by image, targeted PGD, "lp+cuts" and "milp" (sign only), which settles every image still
+# open unless a time limit stops it. A method's *certified accuracy* counts the images proven
+# by it or a step before it. The batched steps on two networks, first 1000 test images:
 
 # %% tags=["reveal"]
 fast = {name: certified_accuracy(net, (X, y), [0.02, 0.05], ["interval", "crown"], progress=False)
@@ -362,9 +357,9 @@ check_claim(all(r.pgd_accuracy - r.certified("crown") > 0.3 for r in rows if r.e
 
 # %% [markdown]
 # CROWN proves at least 15 points more than intervals, yet at ε = 0.05 more than 30% of the
-# images lie between CROWN and PGD: unknown. Only a complete method is sure to settle them, at
-# a price: the full cascade was run once and recorded, on the first 200 test images for the
-# small net and 100 for dnn2, with a time limit on each image's LP and MILP steps:
+# images lie between CROWN and PGD: unknown. Only a complete method is sure to settle them.
+# The full cascade, recorded on the first 200 test images for the small net and 100 for dnn2,
+# with a time limit on each image's LP and MILP steps:
 
 # %%
 recorded = {name: load_certified(name) for name in ("small", "dnn2")}
@@ -420,10 +415,9 @@ check_claim(res["small"][0.06].verdict[0] == "attacked" and res["small"][0.06].d
 #
 # ## Try it
 #
-# Pick a network, ε and how far the cascade may go: the first 30 test images, framed green
-# (robust), red (attacked) or grey (unknown), each captioned with the step that settled it.
-# Cascades past "crown" come from a precomputed table unless you tick "compute live" (2 s per
-# solver call: some images stay grey).
+# Pick a network, ε and how far the cascade goes: the first 30 test images, framed green
+# (robust), red (attacked) or grey (unknown). Past "crown", results are precomputed unless you
+# tick "compute live" (2 s per solver call).
 
 # %% tags=["nbval-ignore-output"]
 certified_widget(models, X, y, epsilon=0.02, method="crown", model="small")
@@ -538,14 +532,10 @@ check("9.6", answer)
 # %% [markdown]
 # ## What we learned
 #
-# * CROWN replaces each unstable ReLU by two lines and substitutes them back to the input box:
-#   no solver, batched, far tighter than intervals.
-# * Any lower slope in $[0, 1]$ is valid; optimised slopes (alpha-CROWN) reach, but never pass,
-#   the LP on the same hidden bounds. Tight hidden bounds matter as much as the relaxation.
-# * An attack bounds the worst-case margin from above, a verifier from below, the MILP gives
-#   it. A failed attack proves nothing.
-# * Certified ≤ robust ≤ PGD accuracy; the images in between are unknown, not robust. Closing
-#   the gap took a solver run per open image.
+# * CROWN: two lines per unstable ReLU, substituted back to the input box; no solver, far
+#   tighter than intervals.
+# * Optimised slopes (alpha-CROWN) reach, but never pass, the LP on the same hidden bounds.
+# * Certified ≤ robust ≤ PGD accuracy; closing the gap took a solver run per open image.
 #
 # ## References
 #
