@@ -3,9 +3,6 @@
 #
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
-#
-# The symbols, words and conventions of the whole course on one page: read it once, come
-# back when something in a later notebook is unclear.
 
 # %%
 import torch
@@ -28,7 +25,7 @@ from course_utils.plotting import plot_margins
 # %% [markdown]
 # ### Layer by layer
 #
-# The chapter's notation for the verification notebooks (6–9): $z_1 = x$, pre-activations
+# For notebooks 6–9, the chapter's notation: $z_1 = x$, pre-activations
 # $\hat z_{i+1} = W_i z_i + b_i$ and activations $z_{i+1} = \max(0, \hat z_{i+1})$ for
 # $i = 1, \dots, d-1$, and the logits $z_{d+1} = W_d z_d + b_d$ (no ReLU on the last layer).
 
@@ -40,9 +37,9 @@ from course_utils.plotting import plot_margins
 # | $x$, $y$ | `X`, `y` | images `(n, 1, 28, 28)`, pixels in $[0, 1]$; labels `(n,)` |
 # | $h_\theta$ | `model` | a trained network (`dnn2`, `dnn4`, `cnn`, `small`) |
 # | $\delta$ | `delta` | the perturbation (attacks return $\delta$, not $x + \delta$) |
-# | $\epsilon$, $\alpha$ | `epsilon`, `alpha` | the radius of the ball; the step size |
-# | | `num_iter`, `restarts` | number of steps; of random starts |
-# | $g$ | | the gradient of the loss with respect to $\delta$ |
+# | $\epsilon$, $\alpha$ | `epsilon`, `alpha` | ball radius; step size |
+# | | `num_iter`, `restarts` | steps; random starts |
+# | $g$ | | the loss's gradient in $\delta$ |
 # | $t$ | `y_targ` | a target class |
 
 # %% [markdown]
@@ -50,30 +47,30 @@ from course_utils.plotting import plot_margins
 #
 # | math | code | meaning |
 # | --- | --- | --- |
-# | $c = e_y - e_t$ | `c` | turns logits into a margin, $m_t = c^\top z = z_y - z_t$ |
-# | $\hat z$, $l$, $u$ | `bounds` | a pre-activation and bounds $l \le \hat z \le u$ |
-# | $v$ | | the 0/1 variable of one ReLU in the MILP |
+# | $c = e_y - e_t$ | `c` | the margin $m_t = c^\top z = z_y - z_t$ |
+# | $\hat z$, $l$, $u$ | `bounds` | a pre-activation and its bounds |
+# | $v$ | | one ReLU's 0/1 variable in the MILP |
 
 # %% [markdown]
 # ## Glossary
 #
 # **ε-ball.** The allowed perturbations, $\{\delta : \|\delta\| \le \epsilon\}$. In the
 # $\ell_\infty$ ball every pixel may move by at most $\epsilon$ (the chapter mostly uses
-# $\epsilon = 0.1$); in the $\ell_2$ ball the whole perturbation has length at most
-# $\epsilon$ (notebook 4).
+# $\epsilon = 0.1$); in the $\ell_2$ ball $\delta$ has length at most $\epsilon$
+# (notebook 4).
 #
 # **Clamp.** Keep $x + \delta$ a valid image: $-x_i \le \delta_i \le 1 - x_i$. The course's
-# attacks clamp unless told `clamp=False`, which reproduces the chapter's $\ell_\infty$ code
-# (notebook 2). The course's verifiers (notebooks 1 and 6–9) work on the valid images of the
-# ball, $x + \delta \in [0, 1]^n$; the chapter's MILP and LP minimise over the whole ball,
-# which can only lower the margin.
+# attacks clamp unless told `clamp=False` (the chapter's $\ell_\infty$ code, notebook 2). The
+# course's verifiers (notebooks 1 and 6–9) work on the valid images of the ball,
+# $x + \delta \in [0, 1]^n$; the chapter's MILP and LP minimise over the whole ball, which can
+# only lower the margin.
 
 # %% [markdown]
 # ### Adversarial examples and margins
 #
-# An **adversarial example** is a point $x + \delta$ of the ball that the network does not
-# classify as $y$; a **targeted** attack asks for a class $t$ (notebook 5). **The margin**
-# $m_t(x') = z_y(x') - z_t(x')$: if it is negative, the class at $x'$ is not $y$, but not
+# An **adversarial example** is a point $x + \delta$ of the ball not classified as $y$; a
+# **targeted** attack asks for a class $t$ (notebook 5). **The margin** $m_t(x') = z_y(x') -
+# z_t(x')$: if negative, the class at $x'$ is not $y$, but not
 # necessarily $t$. The **worst-case margin** is taken over the valid images of the ball,
 #
 # $$m_t^* = \min \{\, m_t(x + \delta) : \|\delta\| \le \epsilon,\ x + \delta \in [0, 1]^n \,\}:$$
@@ -108,8 +105,7 @@ check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints 
 # | MILP | 6 | $m_t^*$ **exactly**, one target at a time |
 # | LP, interval bounds, CROWN | 7–9 | a **lower bound** on $m_t^*$ |
 #
-# So a relaxation's bound $\le m_t^* \le$ the margin at any clamped attack's point (notebook 1
-# shows all three on one image).
+# So a relaxation's bound $\le m_t^* \le$ the margin at any clamped attack's point (notebook 1).
 
 # %% [markdown]
 # ### Stable neurons, big-M, relaxation
@@ -133,50 +129,43 @@ check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints 
 # %% [markdown]
 # ## How to read the notebooks
 #
-# **Two editions.** The *learner's edition* (`notebooks/NN_name.ipynb`) has every exercise
-# open; work in it. The *solved edition* (`notebooks/solutions/NN_name.ipynb`) has every
-# exercise answered: open it to compare, after trying.
+# **Two editions.** Work in the *learner's edition* (`notebooks/NN_name.ipynb`); the *solved
+# edition* (`notebooks/solutions/NN_name.ipynb`) answers every exercise, for after trying.
 
 # %% [markdown]
 # ### Code first
 #
-# Each algorithm of the chapter appears as its few lines of PyTorch, runs there, and is
-# checked equal to its version in the course's package `course_utils`, which later notebooks
-# call. The package's version adds what a library needs and a lecture does not: it runs on
-# the model's device, checks its arguments, leaves the model's mode and gradients as it found
-# them, and its attacks keep $x + \delta$ a valid image unless told `clamp=False`.
+# Each algorithm of the chapter appears as a few lines of PyTorch, checked equal to its
+# version in the package `course_utils`, which later notebooks call. The package's version
+# also runs on the model's device, checks its arguments, and leaves the model's mode and
+# gradients as it found them.
 
 # %% [markdown]
 # ### Check lines
 #
-# Every figure the text relies on is checked in a collapsed cell: if it drifts from what the
-# text says, the cell stops with an error naming it. Most checks print nothing when they
-# pass; a few print a line starting with ✓.
+# Every figure the text relies on is checked in a collapsed cell, which stops with an error
+# naming the figure if it drifts; most print nothing when they pass.
 
 # %% [markdown] tags=["notebook-only"]
-# The two lines under the margins of the first test image above are such checks: this run's
-# smallest margin is within 0.01 of 7.815, the value the text relies on, and every margin is
-# positive; two more checks of that cell passed in silence (`show=False`). A line
-# `✓ ... = course_utils.attacks.fgsm(...) (to 1e-06)` says that the notebook's version of an
-# algorithm and the package's agree entry by entry.
+# The two ✓ lines under the margins above are such checks; two more passed in silence. A
+# line `✓ ... = course_utils.attacks.fgsm(...) (to 1e-06)` says that the notebook's and the
+# package's versions agree entry by entry.
 
 # %% [markdown]
 # ### ≈ figures
 #
-# A figure printed `≈7.82` may differ in its last digit on another computer, above all an
-# error rate over many images; a check holds it to a tolerance measured across machines.
-# Counts and figures read from recorded runs are printed without ≈.
+# A figure printed `≈7.82` may differ in its last digit on another computer (its check
+# allows a tolerance measured across machines); counts and recorded figures carry no ≈.
 
 # %% [markdown] tags=["notebook-only"]
 # ### Exercises
 #
-# Every notebook from 1 on ends with exercises of four kinds: *implement* (extend code the
-# notebook showed), *predict* (commit to a number before the cell that shows it), *explain*
-# (pick the explanation; each wrong option is a common misconception) and *investigate*
-# (change a setting, measure, report). Write your answer where the cell says
-# `...  # your code here` or `answer = None`, then run the `check("N.M", ...)` cell under it:
-# `✓ ... right.` and the model answer, or `✗ ... not yet`, what is wrong and a hint. Stuck?
-# `solution("N.M")` shows the model answer and where the reference solution is.
+# Notebooks 1–9 end with four kinds: *implement* (extend code shown), *predict* (a
+# number, before seeing it), *explain* (wrong options are common
+# misconceptions), *investigate* (change a setting, measure, report). Answer at
+# `...  # your code here` or `answer = None`, then run the `check("N.M", ...)` cell under it
+# for the model answer or a hint. `solution("N.M")` shows the model answer and points
+# to the reference solution.
 
 # %% [markdown] tags=["room"]
 # ### Exercises
@@ -189,24 +178,24 @@ check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints 
 # %% [markdown]
 # ### Ask the room, and the pictures
 #
-# A cell starting **Ask the room.** is a question for a lecture: collect guesses, then run
-# the next cell, which answers it. In every chart a method keeps one colour and one marker;
-# verdicts (robust ✓, attacked ✗, unknown ?) carry a symbol as well as a colour.
+# **Ask the room.** marks a lecture question: collect guesses, then run the next
+# cell. In every chart a method keeps one colour and marker; verdicts (robust ✓, attacked ✗,
+# unknown ?) carry a symbol too.
 
 # %% [markdown]
 # ## Where each idea appears
 #
 # | notebook | ideas |
 # | --- | --- |
-# | 1 | why ReLU networks make it hard; the three sides; the model zoo |
+# | 1 | ReLU loss surfaces; the three sides; the model zoo |
 # | 2 | FGSM; when one step is exact; the clamp |
-# | 3 | PGD: plain and normalized steps, random restarts |
-# | 4 | steepest ascent under $\ell_\infty$ and $\ell_2$; $\ell_2$ PGD; radii across norms |
-# | 5 | targeted attacks; attacks as ball + objective + optimiser |
+# | 3 | PGD: plain and normalized steps, restarts |
+# | 4 | steepest ascent; $\ell_2$ PGD; radii across norms |
+# | 5 | targeted attacks; ball + objective + optimiser |
 # | 6 | the MILP: exact margins, big-M |
-# | 7 | the LP relaxation and its fake adversarial points |
+# | 7 | the LP relaxation; fake adversarial points |
 # | 8 | interval bound propagation |
-# | 9 | CROWN-style linear bounds; certified accuracy |
+# | 9 | CROWN; certified accuracy |
 
 # %% [markdown]
 # ## References
@@ -214,4 +203,4 @@ check_same(c @ z, margins[3], "c^T z is the margin m_3", show=False)   # prints 
 # * Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, chapter 3,
 #   "Adversarial examples, solving the inner maximization".
 #   [adversarial-ml-tutorial.org](https://adversarial-ml-tutorial.org/adversarial_examples/)
-# * The papers behind each method are listed at the end of the notebook that introduces it.
+# * Each method's papers: at the end of the notebook that introduces it.
