@@ -9,13 +9,12 @@
 # why a neural network makes it hard, the course's three ways in, and four MNIST networks.
 
 # %% [markdown] tags=["notebook-only"]
-# An adversary who may move an input $x$ anywhere in a small ball wants the loss as large
-# as possible, the **inner maximization**:
+# The **inner maximization**:
 #
 # $$\max_{\|\delta\| \le \epsilon} \; \ell\big(h_\theta(x + \delta),\, y\big).$$
 #
-# For a linear binary classifier one signed gradient step solves it (notebook 2). Here: why
-# a neural network is harder, the course's three ways in, and the four MNIST networks.
+# For a linear binary classifier one signed gradient step solves it (notebook 2); for a
+# network, not in general.
 
 # %%
 import copy
@@ -42,8 +41,8 @@ _ = torch.manual_seed(0)
 # ## A network fitted to noise
 #
 # The chapter's experiment: a ReLU network with one input, three hidden layers of 100 units
-# and one output, trained for 100 steps of SGD on pairs of *independent* Gaussian numbers.
-# There is nothing to learn. The loop trains it in seconds:
+# and one output, trained for 100 SGD steps on pairs of *independent* Gaussian numbers
+# (nothing to learn).
 
 # %%
 torch.manual_seed(0)
@@ -65,8 +64,8 @@ check_same(weights(model), weights(train.train_regression()), "our loop = course
 check_claim(weights(model).numel() == 20_501, "the network has 20,501 parameters", show=False)
 
 # %% [markdown]
-# The course ships these weights; from here on we use the shipped copy, so the pictures are
-# the same on every computer. Here it is on $[-3, 3]$, next to a linear function.
+# From here on: the shipped copy of these weights (the same on every computer), here
+# on $[-3, 3]$ next to a linear function.
 
 # %%
 net = load_model("regression", device="cpu")
@@ -78,11 +77,10 @@ plot_function_1d(linear, ax=ax_lin, color="tab:blue").axes[1].set_title("a linea
 plt.show()
 
 # %% [markdown]
-# The network wiggles: its slope changes sign again and again. Because every unit is a ReLU,
-# it is **piecewise linear**: its slope can change only where some unit switches on or off.
-# Call a **piece** a stretch on which the on/off pattern of all 300 units stays the same;
-# the network is linear on each. We count them on a fine grid (a piece narrower than its
-# spacing would be missed).
+# Every unit is a ReLU, so the network is **piecewise linear**: its slope can change only
+# where some unit switches on or off. A **piece** is a stretch on which the on/off pattern
+# of all 300 units stays the same (the network is linear on each). We count them on a fine
+# grid, which misses any piece narrower than its spacing.
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** The network has 300 ReLUs. How many linear pieces do you expect on
@@ -101,11 +99,10 @@ check_claim(100 <= pieces < 1000, "hundreds of linear pieces on [-3, 3]", show=F
 # %% [markdown]
 # ## Why that makes the inner maximization hard
 #
-# For a linear function the gradient at $x_0$ says where the maximum over
-# $[x_0 - \epsilon, x_0 + \epsilon]$ is: at the end it points to. For the network, the
-# gradient describes only the piece you stand on. In one dimension we can afford to evaluate
-# a grid of 2001 points of the interval and compare its highest value with the one-step guess
-# $x_0 + \epsilon\,\mathrm{sign}\,f'(x_0)$.
+# For a linear function the maximum over $[x_0 - \epsilon, x_0 + \epsilon]$ is at the end
+# the gradient at $x_0$ points to; for the network, the gradient describes only the piece you
+# stand on. In 1-D we compare the one-step guess $x_0 + \epsilon\,\mathrm{sign}\,f'(x_0)$
+# with the best of 2001 grid points of the interval.
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** Take $x_0 = 0.75$ and $\epsilon = 0.3$ on the picture above. Where is the
@@ -131,8 +128,7 @@ check_claim(r3.f_best - r3.f_grad < 1e-6 and r3.x_best == r3.x_grad == 2.0,
 # %% [markdown]
 # At $x_0 = 0.75$ the step goes left, to $0.45$; the highest point is at the other end. At
 # $x_0 = -1$ it goes the right way but overshoots a peak inside the interval. At $x_0 = 1.5$
-# the highest point happens to be the end the gradient points to. Move the sliders to find
-# more places where the local slope lies about the interval.
+# it happens to find the highest point.
 
 # %% tags=["nbval-ignore-output"]
 inner_max_1d_widget(net, x0=0.75, epsilon=0.3)
@@ -152,22 +148,19 @@ inner_max_1d_widget(net, x0=0.75, epsilon=0.3)
 # %% [markdown] tags=["notebook-only"]
 # ## Three ways to attack the inner maximization
 #
-# We cannot check every point of a 784-dimensional ball, so the course approaches the problem
-# from three sides. For logits $z$, true class $y$ and another class $t$, **the margin**
-# $m_t(x') = z_y(x') - z_t(x')$ is positive while $x'$ scores $y$ above $t$. Its worst case
-# over the valid images of the ball,
+# **The margin**
+# $m_t(x') = z_y(x') - z_t(x')$ (true class $y$, another class $t$) is positive while $x'$
+# scores $y$ above $t$; its worst case over the valid images of the ball,
 # $m_t^* = \min \{ m_t(x + \delta) : \|\delta\| \le \epsilon,\ x + \delta \in [0, 1]^n \}$,
-# decides robustness: if $m_t^* > 0$ for every $t \ne y$, no valid image of the ball changes
-# the class.
+# decides: if $m_t^* > 0$ for every $t \ne y$, no valid image of the ball changes the class.
 #
 # * **Attacks** (notebooks 2–5) find *some* point of the ball: its loss is a lower bound on
 #   the inner maximization; with the clamp (a valid image), its margin is an **upper bound**
 #   on $m_t^*$.
-# * **Exact solution** (notebook 6): a mixed-integer linear program (MILP) computes $m_t^*$;
-#   in practice only for small networks.
-# * **Relaxations** (notebooks 7–9) replace the network by something easier and give a
-#   **lower bound** on $m_t^*$: above 0, a proof that no valid image of the ball scores $t$
-#   above $y$.
+# * **Exact** (notebook 6): a mixed-integer linear program (MILP) computes $m_t^*$; in
+#   practice only for small networks.
+# * **Relaxations** (notebooks 7–9) give a **lower bound** on $m_t^*$: above 0, a proof that
+#   no valid image of the ball scores $t$ above $y$.
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** An attack finds a $\delta$ in the ball with loss 4.2. Is the value of
@@ -175,11 +168,10 @@ inner_max_1d_widget(net, x0=0.75, epsilon=0.3)
 # point say about $m_t^*$?
 
 # %% [markdown]
-# All three on one example: the small network of the zoo below, the first test image (a 7),
-# target class 3, as $\epsilon$ grows. The attack is targeted PGD, the exact value comes from
-# a MILP, the relaxation is an LP; later notebooks show how each works. Here, as in all the
-# course's verifiers, the ball holds only valid images; the chapter's MILP and LP omit that
-# constraint, which can only lower their margins.
+# All three on the zoo's small network, the first test image (a 7), target 3, as $\epsilon$
+# grows: targeted PGD, the MILP and an LP. As in all
+# the course's verifiers, the ball holds only valid images; the chapter's MILP and LP omit
+# that constraint, which can only lower their margins.
 
 # %% tags=["reveal"]
 small, (x, y0) = load_model("small", device="cpu"), eval_subset(1)
@@ -203,12 +195,11 @@ check_claim([e for e in eps_grid if lp_[at[e]] > 0] == [0.0, 0.02]
             "the exact margin changes sign between 0.04 and 0.06")
 
 # %% [markdown] tags=["notebook-only"]
-# The exact minimum always lies in the grey band between the relaxation's bound and the
-# attack's margin. At $\epsilon = 0.02$ the relaxation's bound is still positive: a proof
-# that no valid image of that ball is classified as 3. At $\epsilon = 0.08$ the attack's point
-# has a negative margin: an adversarial example. At $0.04$ and $0.06$ neither side decides;
-# the exact value does: no valid image of the $0.04$-ball scores the 3 above the 7, but some
-# valid image of the $0.06$-ball does, although the attack did not find one.
+# The exact minimum always lies in the grey band. At $\epsilon = 0.02$ the relaxation proves
+# that no valid image of the ball is classified as 3; at $0.08$ the attack finds an
+# adversarial example; at $0.04$ and $0.06$ only the exact value
+# decides: no valid image of the $0.04$-ball scores the 3 above the 7, some of the $0.06$-ball
+# does, though the attack found none.
 
 # %% [markdown] tags=["room"]
 # The minimum always lies in the grey band. At $\epsilon = 0.02$ the LP proves that no valid
@@ -220,7 +211,7 @@ check_claim([e for e in eps_grid if lp_[at[e]] > 0] == [0.0, 0.02]
 # %% [markdown]
 # ## The model zoo
 #
-# Four MNIST classifiers from the chapter, trained by its recipes, ship with the course:
+# The chapter's four MNIST classifiers, trained by its recipes:
 #
 # | name | layers | used for |
 # | --- | --- | --- |
@@ -231,14 +222,13 @@ check_claim([e for e in eps_grid if lp_[at[e]] > 0] == [0.0, 0.02]
 
 # %% [markdown] tags=["notebook-only"]
 # Each was trained with SGD (learning rate 0.1, batch 100) for 10 epochs; the CNN's learning
-# rate drops to 0.01 after epoch 5. `load_model(name)` returns the trained network.
+# rate drops to 0.01 after epoch 5.
 
 # %%
 models = {name: load_model(name, device="cpu") for name in ("dnn2", "dnn4", "cnn", "small")}
 
 # %% [markdown] tags=["notebook-only"]
-# Images are tensors of shape `(n, 1, 28, 28)` with pixels in $[0, 1]$; the loaders use
-# batches of 100, as in the chapter, and shuffle the training set with a seeded generator.
+# The loaders shuffle the training set with a seeded generator.
 
 # %%
 train_loader, test_loader = mnist_loaders()
@@ -250,8 +240,8 @@ print(f"{len(train_loader.dataset):,} training and {len(test_loader.dataset):,} 
 # %% [markdown]
 # ## The chapter in code: one epoch
 #
-# Training and evaluating are one loop: run every batch through the model, measure the
-# cross-entropy and, given an optimizer, take one SGD step per batch.
+# One loop trains and evaluates: each batch through the model, its cross-entropy and, given
+# an optimizer, one SGD step.
 
 # %%
 def epoch(loader, model, opt=None):
@@ -271,8 +261,8 @@ def epoch(loader, model, opt=None):
 
 
 # %% [markdown]
-# Against the package: a fresh 2-layer network (seed 0) trained for one pass over the first
-# 5,000 training images, once with our `epoch` and once with `course_utils.train.epoch`.
+# A fresh 2-layer network (seed 0), one pass over the first 5,000 training images, with our
+# `epoch` and with `course_utils.train.epoch`:
 
 # %%
 part = DataLoader(TensorDataset(*train_loader.dataset[:5_000]), batch_size=100)
@@ -287,8 +277,8 @@ check_same(weights(ours), weights(theirs), "our epoch and course_utils.train.epo
 check_same(torch.tensor(row), torch.tensor(row_pkg), "and report the same error and loss", show=False)
 
 # %% [markdown]
-# The chapter prints this network's whole training run. Ours was recorded once (it ends at
-# exactly the shipped weights); the test errors, epoch by epoch:
+# Our training run was recorded once (it ends at exactly the shipped weights); its test
+# errors by epoch, with the chapter's:
 
 # %%
 record = records.read("training_dnn2")
@@ -305,12 +295,11 @@ check_claim(bool(((ours_rows - chapter_rows).abs()[:, [0, 2]] <= 0.005).all()),
             "every train and test error of our run is within half a point of the chapter's", show=False)
 
 # %% [markdown]
-# The same recipe, another run: every test error of ours is within half a percentage point
-# of the chapter's, ours falls every epoch, and both end near 2.9%.
+# Every test error of ours is within half a percentage point of the chapter's; ours falls
+# every epoch; both end near 2.9%.
 #
-# The clean test errors of all four networks, on all 10,000 test images, with our `epoch`
-# (in batches of 1000: the error does not depend on the batch size, and large batches run
-# faster):
+# The clean test errors of all four networks on all 10,000 test images (in batches of 1000:
+# faster, same error):
 
 # %%
 print(f"{'model':<6} {'ours':>7} {'chapter':>8}")
@@ -328,14 +317,14 @@ check_claim(clean["cnn"][0] < clean["dnn4"][0] < clean["dnn2"][0] < clean["small
             "clean error: cnn < dnn4 < dnn2 < small, as in the chapter", show=False)
 
 # %% [markdown] tags=["notebook-only"]
-# Every clean error is within 0.2 percentage points of the chapter's, and the ranking is
-# the chapter's: the CNN best, then the 4-layer, the 2-layer and the small network.
+# Every clean error is within 0.2 percentage points of the chapter's, in the chapter's
+# order: the CNN best, then the 4-layer, the 2-layer, the small network.
 
 # %% [markdown]
 # ### MNIST is an imperfect testbed
 #
-# MNIST is unusually easy to defend. Few of its pixels are grey, so **binarising** the input
-# (each pixel becomes 0 or 1 at the threshold 0.5) takes most of the room from small
+# Few MNIST pixels are grey, so **binarising** the input (each pixel to 0 or 1 at the
+# threshold 0.5) takes most of the room from small
 # $\ell_\infty$ perturbations: at $\epsilon = 0.1$ a binarised pixel can change only if it
 # lies in $(0.4, 0.6]$.
 
@@ -345,9 +334,8 @@ flippable = ((X1k > 0.4) & (X1k <= 0.6)).flatten(1).sum(dim=1).float()
 print(f"pixels in (0.4, 0.6]: {flippable.mean():.1f} per image on average (of 784), at most {flippable.max():.0f}")
 
 # %% [markdown] tags=["notebook-only"]
-# Borrowing the attack of notebook 2 in the chapter's setting (FGSM at $\epsilon = 0.1$
-# without the clamp, built on the 2-layer network itself) and feeding the attacked images to
-# the same network after binarising them:
+# FGSM (notebook 2; the chapter's setting: $\epsilon = 0.1$, no clamp) on the 2-layer
+# network, its images fed to the same network binarised:
 
 # %% tags=["subslide"]
 def binarise(Z):
@@ -377,12 +365,10 @@ check_claim(errs["clean, binarised"] == errs["clean"], "binarising leaves the cl
 # threshold), but a reason to read MNIST results with care.
 
 # %% [markdown] tags=["notebook-only"]
-# The attack that fools the network on 96% of these images fools it on about one in ten
-# once the input is binarised, and the clean error is 2.5% either way. This is no proof
-# of robustness (an attacker who knows about the binarisation would aim at the pixels near
-# the threshold), but it is why MNIST results must be read with care: the trick needs nearly
-# black-and-white images. The course uses MNIST because its networks are small enough to
-# attack, solve exactly and certify on a laptop.
+# The attack fools the network on 96% of these images, and on about one in ten once the
+# input is binarised; the clean error is 2.5% either way. No proof of robustness (an attacker
+# aware of it would aim at the pixels near the threshold), but a reason
+# to read MNIST results with care.
 
 # %% [markdown]
 # ## Exercises
@@ -484,10 +470,8 @@ check("1.4", answer)
 #
 # * A ReLU network is piecewise linear with hundreds of pieces on a short interval: one
 #   gradient step can miss the worst point of even a 1-D interval.
-# * An attack's point bounds the worst-case margin from above, a relaxation from below, the
-#   MILP computes it (over the valid images of the ball). A negative attack margin is an
-#   adversarial example; a positive relaxation bound, a proof that no valid image of the ball
-#   scores $t$ above $y$.
+# * Over the valid images of the ball, an attack's point bounds the worst-case margin from
+#   above, a relaxation from below; the MILP computes it.
 # * The chapter's `epoch` trains and evaluates the four MNIST networks; binarising the input
 #   blunts FGSM on MNIST.
 
