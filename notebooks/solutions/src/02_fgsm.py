@@ -4,9 +4,9 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# Exact answers are costly (notebook 1), so we ask for "good enough, fast": look at the loss
-# at $\delta = 0$ and move where it increases fastest. This is FGSM, the chapter's first
-# attack. Like every attack, it gives a lower bound on the inner maximization.
+# FGSM, the chapter's first attack, is "good enough,
+# fast": from $\delta = 0$, move where the loss increases fastest. Like every attack, it gives
+# a lower bound on the inner maximization.
 
 # %%
 import matplotlib.pyplot as plt
@@ -31,20 +31,16 @@ print(f"{len(y)} test images; models: {', '.join(models)}")
 # %% [markdown] tags=["notebook-only"]
 # ## From the gradient to a sign
 #
-# Write $g$ for the gradient of the loss with respect to the perturbation:
-#
 # $$g := \nabla_\delta\, \ell\big(h_\theta(x + \delta),\, y\big).$$
 #
-# Gradient ascent takes a step $\delta := \delta + \alpha g$ and brings $\delta$ back into the
-# allowed set. For the $\ell_\infty$ ball, $\|\delta\|_\infty \le \epsilon$, bringing back
-# means **clipping** each coordinate to $[-\epsilon, \epsilon]$. From $\delta = 0$, one step
-# gives $\delta := \operatorname{clip}(\alpha g, [-\epsilon, \epsilon])$. Now make the step as
-# large as we like: once $\alpha |g_i| \ge \epsilon$ for every coordinate with $g_i \ne 0$,
-# the clip has cut each of them to $\pm\epsilon$, and only the **sign** of $g_i$ is left:
+# A gradient step $\alpha g$ from $\delta = 0$, brought back into the $\ell_\infty$ ball by
+# **clipping** each coordinate to $[-\epsilon, \epsilon]$, is
+# $\operatorname{clip}(\alpha g, [-\epsilon, \epsilon])$. Once $\alpha |g_i| \ge \epsilon$ for
+# every $g_i \ne 0$, each is cut to $\pm\epsilon$ and only the **sign** of $g_i$ is left:
 #
 # $$\delta := \epsilon \cdot \operatorname{sign}(g).$$
 #
-# That is the Fast Gradient Sign Method: one forward and one backward pass.
+# That is FGSM: one forward, one backward pass.
 
 # %% [markdown] tags=["room"]
 # ## From the gradient to a sign
@@ -59,14 +55,14 @@ print(f"{len(y)} test images; models: {', '.join(models)}")
 # ### When one step is exact
 #
 # Take a linear *binary* classifier, score
-# $s(x) = w^\top x + b$, label $y = \pm 1$, logistic loss $\log(1 + e^{-y\,s})$. The loss
-# falls as $y\,s$ grows, and $y\,s(x + \delta) = y\,s(x) + \sum_i y\,w_i \delta_i$, so the worst
-# $\delta$ of the box makes each term $y\,w_i\delta_i$ as small as it can, independently:
-# $\delta_i = -y\,\epsilon\,\operatorname{sign}(w_i)$. The gradient is
-# $g = -y\,\sigma(-y\,s)\,w$ with the logistic function $\sigma > 0$, so
+# $s(x) = w^\top x + b$, label $y = \pm 1$, logistic loss $\log(1 + e^{-y\,s})$, which
+# falls as $y\,s$ grows. As $y\,s(x + \delta) = y\,s(x) + \sum_i y\,w_i \delta_i$, the worst
+# $\delta$ of the box minimises each term independently:
+# $\delta_i = -y\,\epsilon\,\operatorname{sign}(w_i)$. The gradient
+# $g = -y\,\sigma(-y\,s)\,w$ ($\sigma > 0$ the logistic function) has
 # $\operatorname{sign}(g) = -y\operatorname{sign}(w)$: FGSM's step is the exact maximiser. Keeping $x + \delta$ in $[0, 1]$ only shortens each
 # coordinate's interval, so the clipped step stays exact. For a network, one step is a guess;
-# even a linear classifier with ten classes breaks the argument (exercise 2.3).
+# even ten linear classes break the argument (exercise 2.3).
 
 # %% [markdown] tags=["room"]
 # ### When one step is exact
@@ -100,9 +96,8 @@ def fgsm(model, X, y, epsilon):
 
 
 # %% [markdown] tags=["notebook-only"]
-# (The chapter averages the loss over the batch; we sum it, so that an image's gradient
-# does not depend on the batch. The sign is the same.) Against the package's `fgsm`, clamp
-# off:
+# (The chapter averages the loss over the batch; we sum it, so an image's gradient does not
+# depend on the batch; the sign is the same.) Against the package, clamp off:
 
 # %% tags=["hide-input"]
 check_same(torch.cat([fgsm(model, X[:100], y[:100], 0.1) for model in models.values()]),
@@ -110,10 +105,10 @@ check_same(torch.cat([fgsm(model, X[:100], y[:100], 0.1) for model in models.val
            "dnn2, dnn4, cnn, first 100 images: our fgsm = course_utils.attacks.fgsm(clamp=False)")
 
 # %% [markdown]
-# **Valid images.** MNIST pixels live in $[0, 1]$. Adding $-0.1$ to a background pixel
-# (value 0) gives a pixel no image can have. The chapter's FGSM lets that happen. The
-# package's `fgsm` clips $x + \delta$ back into $[0, 1]$ by default (`clamp=True`);
-# `clamp=False` reproduces the chapter. We will look at both.
+# **Valid images.** The chapter's FGSM may add $-0.1$ to a background pixel (value 0): no
+# image in $[0, 1]^n$ has that. The package's `fgsm` clips
+# $x + \delta$ back into $[0, 1]$ by default (`clamp=True`); `clamp=False` reproduces the
+# chapter.
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** Which pixels of an MNIST digit can the clamp change, and in which
@@ -136,10 +131,9 @@ check_claim(bool(0.35 < (d_on != d_off).float().mean() < 0.45), "the clamp chang
             show=False)
 
 # %% [markdown] tags=["notebook-only"]
-# Without the clamp, $\delta$ takes only the values $\pm 0.1$. With it, about two entries in
-# five are cut: more than 80% of the pixels are background at exactly 0, where
-# $\delta_i = -0.1$ is not allowed (it becomes 0), and ink above 0.9 cannot take a full step
-# of $+0.1$.
+# Unclamped, $\delta$ takes only the values $\pm 0.1$; clamped, about two entries in five
+# are cut: more than 80% of the pixels are background at exactly 0, where
+# $\delta_i = -0.1$ becomes 0, and ink above 0.9 cannot take a full $+0.1$.
 
 # %% [markdown]
 # ## What the attack does to the pictures
@@ -152,7 +146,7 @@ with torch.no_grad():
     _ = plot_images(Xg, yg, models["dnn2"](Xg), 3, 6)
 
 # %% [markdown]
-# Now the same images after FGSM with $\epsilon = 0.1$, in the chapter's setting (no clamp):
+# After FGSM at $\epsilon = 0.1$, no clamp (the chapter's setting):
 
 # %%
 delta = fgsm(models["dnn2"], Xg, yg, 0.1)
@@ -168,10 +162,9 @@ check_claim(min(outside) > 0 and bool(((Xg + delta) < 0).flatten(1).any(1).all()
             "without the clamp, every one of the 18 attacked images has pixels below 0", show=False)
 
 # %% [markdown]
-# The digits are still obvious to us, yet nearly every prediction is wrong. Digits are drawn
-# on the fixed range $[0, 1]$, white to black; a pixel the attack pushed **below 0** is drawn
-# blue and one pushed **above 1** pink. Every one of the 18 attacked images has pixels below
-# 0: the white background made "whiter than white".
+# Still obvious digits to us, yet nearly every prediction is wrong. Pixels pushed **below
+# 0** are drawn blue, **above 1** pink: all 18 attacked images have pixels below 0, a
+# background "whiter than white".
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** The CNN looks at the image through small convolution filters. Will the
@@ -184,8 +177,8 @@ with torch.no_grad():
     fooled["cnn"] = (models["cnn"](Xg + delta).argmax(1) != yg).sum().item()
 
 # %% [markdown]
-# With the clamp on, a background pixel can only get darker (grey patches), and the darkest
-# ink cannot get blacker: the attack has fewer moves.
+# With the clamp, a background pixel can only get darker (grey patches) and the darkest ink
+# not blacker: fewer moves.
 
 # %%
 delta = fgsm_package(models["cnn"], Xg, yg, 0.1)
@@ -202,14 +195,14 @@ check_claim(sum(out_of_range(Xg[k] + delta[k]) for k in range(18)) == 0,
             "with the clamp, no pixel of the 18 images lies outside [0, 1]", show=False)
 
 # %% [markdown] tags=["notebook-only"]
-# FGSM fools the CNN on about two images in three, and with the clamp on only on a few: the
-# CNN resists better than the 2-layer network, and valid images leave the attack less room.
+# FGSM fools the CNN on about two images in three, with the clamp only on a few: the CNN
+# resists better, and valid images leave the attack less room.
 
 # %% [markdown]
 # ## Test error under FGSM, $\epsilon = 0.1$
 #
-# The chapter measures this on the whole test set with a second loop, `epoch_adversarial`:
-# the `epoch` of notebook 1, with each batch replaced by its attacked version.
+# The chapter's second loop, `epoch_adversarial`: notebook 1's `epoch` with each batch
+# attacked.
 
 # %%
 def epoch_adversarial(model, loader, attack, *args):
@@ -230,8 +223,8 @@ def epoch_adversarial(model, loader, attack, *args):
 # by about twenty points, or by half?
 
 # %% [markdown]
-# We run our loop on the first 1000 test images in the chapter's setting (our `fgsm`, no
-# clamp), and the package's loop with the package's `fgsm`, clamp off and on:
+# The first 1000 test images: our loop and `fgsm` in the chapter's setting (no clamp), then
+# the package's, clamp off and on:
 
 # %% tags=["reveal"]
 loader = tensor_loader(X, y, batch_size=500)
@@ -264,7 +257,7 @@ check_claim(all(live[n][True] < live[n][False] for n in models), "the clamp lowe
 
 # %% [markdown]
 # The clamp lowers every error: on some images the chapter's attack needs pixels no image
-# can have. On the full test set (10,000 images, a recorded run), beside the chapter's:
+# can have. The full test set (10,000 images, a recorded run), with the chapter's:
 
 # %%
 full = {name: {c: records.attack_error("fgsm", name, c)["error"] for c in (False, True)} for name in models}
@@ -285,11 +278,10 @@ check_claim(all(live[n][c] > full[n][c] for n in models for c in (False, True)),
             "the first 1000 images are easier to attack than the full test set", show=False)
 
 # %% [markdown] tags=["notebook-only"]
-# With the clamp off, as in the chapter, both dense networks are fooled on more than 90% of
-# the test set and the CNN on less than half. Ours are 1 to 4 points easier to fool than
-# the chapter's (another run of the same recipes), but its conclusion holds: the CNN is far
-# more robust to FGSM. The first 1000 test images happen to be easier to attack than the
-# whole set, for every network and clamp setting.
+# Clamp off, both dense networks are fooled on more than 90% of the test set, the CNN on
+# less than half; ours are 1 to 4 points easier to fool than the chapter's (another run of
+# the recipes). The first 1000 test images are easier to attack than the whole set, for
+# every network and clamp setting.
 
 # %% [markdown] tags=["room"]
 # ## Error against $\epsilon$
@@ -301,8 +293,8 @@ check_claim(all(live[n][c] > full[n][c] for n in models for c in (False, True)),
 # %% [markdown] tags=["notebook-only"]
 # ## Error against $\epsilon$
 #
-# FGSM's direction $\operatorname{sign}(g)$ does not depend on $\epsilon$: one gradient per
-# network gives the error at every $\epsilon$.
+# $\operatorname{sign}(g)$ does not depend on $\epsilon$: one gradient per network gives the
+# error at every $\epsilon$.
 #
 # ### Exercise 2.1 — predict: the error at $\epsilon = 0.02$
 #
@@ -361,17 +353,16 @@ if len(y) == 1000:  # the text is about the first 1000 test images
                 "the CNN has the lowest error at every ε", show=False)
 
 # %% [markdown]
-# Solid lines: the clamped attack; dashed: the chapter's. No error falls as $\epsilon$
-# grows, and the CNN stays the hardest network to fool at every radius. The clamp
-# matters most for small perturbations: at $\epsilon = 0.05$ it roughly halves every error.
+# Solid: clamped; dashed: the chapter's. No error falls as $\epsilon$ grows; the CNN stays
+# the hardest to fool at every radius. At $\epsilon = 0.05$ the clamp roughly halves every
+# error.
 # By $\epsilon = 0.3$ clamped and unclamped errors are within a point: the moves the clamp
-# allows (darkening the background, lightening the ink) are then large enough.
+# allows are then large enough.
 
 # %% [markdown] tags=["notebook-only"]
 # ## Try it
 #
-# Move $\epsilon$, switch the model, toggle the clamp. The grid shows the first 18 test
-# images, the error is over the first 100.
+# The grid shows the first 18 test images; the error is over the first 100.
 
 # %% [markdown] tags=["room"]
 # ## Try it
@@ -404,8 +395,8 @@ def fgsm_least_likely(model, X, y, epsilon):
 check("2.2", fgsm_least_likely)
 
 # %% [markdown]
-# How often does that step reach the least-likely class, and how often does it change the
-# prediction? On the first 1000 test images:
+# How often does that step reach the least-likely class, and how often change the
+# prediction (first 1000 test images)?
 
 # %%
 def least_likely_step(model, X, epsilon):
@@ -437,9 +428,8 @@ check_claim(all(hits[n, 0.3] > hits[n, 0.1] for n in models), "ε = 0.3 reaches 
 
 # %% [markdown]
 # At $\epsilon = 0.1$ the step almost never lands on the least-likely class, yet it changes
-# over a third of the dense networks' predictions: it does leave $y$, but another class
-# overtakes $y$ before $t$ does. Reaching a chosen class is harder than leaving the true one;
-# notebook 5 gives targeted attacks many steps.
+# over a third of the dense networks' predictions: another class overtakes $y$ before $t$
+# does. Reaching a chosen class is harder than leaving the true one.
 
 # %% [markdown]
 # ### Exercise 2.3 — explain: ten linear scores
@@ -463,8 +453,8 @@ answer = "a"
 check("2.3", answer)
 
 # %% [markdown]
-# A counterexample in two dimensions: three classes, true class 0, $\epsilon = 1$. The loss
-# is convex, so its maximum over the square is at a corner; we try all four.
+# A counterexample: two dimensions, three classes, true class 0, $\epsilon = 1$. The loss is
+# convex, so its maximum over the square is at a corner; we try all four.
 
 # %%
 W3, b3 = torch.tensor([[0.0, 0.0], [1.0, 1.0], [-20.0, 0.0]]), torch.tensor([0.0, 0.0, -10.0])
@@ -559,12 +549,11 @@ check_claim(all(r < f / 2 for c, r, f in corner_rows if c),
 # ## What we learned
 #
 # * FGSM is one clipped gradient step so large that only the sign survives: exact for a
-#   linear binary classifier, a guess for a network, and already for ten linear classes.
-# * It fools the dense networks on most images at $\epsilon = 0.1$, the CNN less often.
-#   Random corners of the ball hurt far less (exercise 2.4): without the clamp they fool
-#   under 7% of the images, where FGSM fools over 95%; with it, under half as many as FGSM.
-#   The direction matters.
-# * The clamp matters most for small $\epsilon$. Notebook 3 takes many small steps: PGD.
+#   linear binary classifier, a guess for a network and even for ten linear classes.
+# * It fools the dense networks on most images at $\epsilon = 0.1$, the CNN less often;
+#   random corners far less (exercise 2.4): unclamped under 7% against FGSM's over 95%,
+#   clamped under half of FGSM's share.
+# * The clamp matters most for small $\epsilon$.
 
 # %% [markdown] tags=["notebook-only"]
 # ## References
