@@ -4,15 +4,15 @@
 # *Course: "Adversarial examples, solving the inner maximization" — after chapter 3 of
 # Kolter & Madry, "Adversarial Robustness: Theory and Practice".*
 #
-# FGSM takes one step, as large as the ball allows. On a loss that bends (notebook 1) that
-# step can land far from the best point of the ball. The remedy: many small steps, each
-# followed by a return into the ball — projected gradient *ascent*, since we maximise:
+# FGSM's single step can land far from the best point of a loss that bends (notebook 1).
+# Projected gradient *ascent* takes many small steps, each followed by a return into the
+# ball:
 #
 # $$\delta := \mathcal{P}\Big(\delta + \alpha\, \nabla_\delta\, \ell\big(h_\theta(x+\delta), y\big)\Big),$$
 #
 # where $\mathcal{P}$ maps a point back onto the ball (under $\ell_\infty$: clip every
-# coordinate to $[-\epsilon, \epsilon]$). Like FGSM, every version gives a lower bound on the
-# inner maximization: the loss at a real point of the ball.
+# coordinate to $[-\epsilon, \epsilon]$). Every version gives a lower bound on the inner
+# maximization: the loss at a real point of the ball.
 
 # %%
 import matplotlib.pyplot as plt
@@ -38,7 +38,7 @@ Xg, yg = X[:18], y[:18]                  # the chapter's 3 x 6 grid
 # %% [markdown]
 # ## The chapter in code: plain PGD
 #
-# The formula taken literally: a step along the raw gradient, then the clip.
+# The formula literally: a raw gradient step, then the clip.
 
 # %%
 def pgd(model, X, y, epsilon, alpha, num_iter):
@@ -53,8 +53,9 @@ def pgd(model, X, y, epsilon, alpha, num_iter):
 
 
 # %% [markdown]
-# (The chapter averages the loss over the batch and multiplies $\alpha$ by the batch size to
-# undo it; summing the loss does both at once: the steps are the same.) Against the package's `pgd`, clamp off, with the chapter's $\alpha = 10^4$:
+# (The chapter averages the loss and multiplies $\alpha$ by the batch size to undo it;
+# summing the loss gives the same steps.) Against the package's `pgd`, clamp off,
+# $\alpha = 10^4$:
 
 # %%
 delta_plain = pgd(cnn, Xg, yg, 0.1, 1e4, 20)
@@ -68,9 +69,8 @@ check_same(delta_plain, package.pgd(cnn, Xg, yg, 0.1, 1e4, 20, clamp=False),
 # %% [markdown]
 # ## How large is the gradient?
 #
-# The chapter's measurement: the mean of $|g_i|$ at $\delta = 0$ over every pixel of a batch
-# of 100 images, for the batch's *mean* loss. We keep each image's own gradient (the summed
-# loss) for all three networks, and divide by 100 to compare:
+# The chapter's mean $|g_i|$ at $\delta = 0$ is over a batch of 100 images, for the batch's
+# *mean* loss; we take each image's own gradient (summed loss) and divide by 100:
 
 # %% tags=["reveal"]
 grads = {}
@@ -88,10 +88,9 @@ check_claim(2.5 < mean_grad / 100 / 1.83e-6 < 3.5, "about three times the chapte
 check_claim(4 < 1e4 * mean_grad < 6, "α = 1e4 times an image's own mean |g_i| is about 5", show=False)
 
 # %% [markdown]
-# Ours is about three times the chapter's (another training run of the same recipe). An
-# image's own gradient is 100 times that: about $5 \times 10^{-4}$ per entry on average. A
-# raw step moves entry $i$ by $\alpha |g_i|$, so $\alpha = 10^4$ moves the average entry by
-# about 5, fifty times $\epsilon$. But is the average entry a typical one?
+# Ours is about three times the chapter's (another run of the recipe). An image's own
+# gradient is 100 times that, about $5 \times 10^{-4}$ per entry on average: a raw step of
+# $\alpha = 10^4$ moves the average entry by about 5, fifty times $\epsilon$.
 #
 # ### Exercise 3.1 — predict: how many entries does one raw step push to the edge?
 #
@@ -112,9 +111,9 @@ check("3.1", share)
 # %% [markdown]
 # ## The spread of gradient scales
 #
-# Every gradient entry of the three networks on these 100 images, on a log axis. Left, each
-# image's mean $|g_i|$; right, every entry, with the line $|g_i| = \epsilon / \alpha$ for
-# $\alpha = 10^4$: an entry to its right reaches $\pm\epsilon$ in one raw step.
+# Left, each image's mean $|g_i|$; right, every entry of these 100 images (log axis), with
+# the line $|g_i| = \epsilon / \alpha$ for $\alpha = 10^4$: an entry to its right reaches
+# $\pm\epsilon$ in one raw step.
 
 # %% tags=["reveal"]
 plot_gradient_scales(grads, alpha=1e4, epsilon=0.1)
@@ -143,13 +142,13 @@ check_claim(all(bool((f.max(dim=1).values > 300 * f.min(dim=1).values).all()) fo
             "within every image of every network, the largest entry is over 300 times the smallest", show=False)
 
 # %% [markdown]
-# The average misled. The CNN's entries span more than eleven orders of magnitude, and ten
-# images with large gradients carry over 90% of the average. The median image's raw step
-# moves its entries by about $\epsilon / 20$ on average; one step of $10^4$ takes only about
-# a fifth of all entries to $\pm\epsilon$. Scales differ between networks (the median
-# 2-layer image's is about a thousand times the median CNN image's) and, by more, between
-# the images of one network: each network's images span over three orders of magnitude.
-# Within each of these images, the largest entry is over 300 times the smallest.
+# The CNN's entries span more than eleven orders of magnitude; ten images with large
+# gradients carry over 90% of the average. The median image's raw step moves its entries by
+# about $\epsilon / 20$ on average; one step of $10^4$ takes only about a fifth of all entries
+# to $\pm\epsilon$. Scales differ between networks (the median 2-layer image's is about a
+# thousand times the median CNN image's) and, by more, between one network's images, which
+# span over three orders of magnitude. Within each of these images, the largest entry
+# is over 300 times the smallest.
 #
 # ## Many raw steps
 
@@ -178,9 +177,8 @@ check_claim(all(sweep[n, 1e4] > 0.5 for n in models) and all(min(sweep[n, a] for
 
 # %% [markdown]
 # $\alpha = 1$ fools the 2-layer network on most of the grid and the CNN on almost none;
-# $\alpha = 100$ still falls short on the CNN. Only $10^4$ fools most of the grid on every
-# network. Yet one step of $10^4$ moved just a fifth of the CNN's entries to the edge. What
-# do twenty do? The same plain PGD again, watching its raw steps:
+# $\alpha = 100$ still falls short on the CNN; only $10^4$ fools most of the grid on every
+# network. Twenty plain steps:
 
 # %%
 def input_gradient(model, X, y, delta):
@@ -217,8 +215,7 @@ check_claim(past_edge[0] < 0.3 and all(p > 0.5 for p in past_edge[2:]),
 # After 20 steps, 94% of the entries sit at $\pm\epsilon$. The first steps raise the loss,
 # and the gradient grows with it: after two steps the median entry is about ten thousand
 # times larger than at $\delta = 0$, and from the third step on most raw steps overshoot and
-# are cut to $\pm\epsilon$. The grid above is the chapter's picture (it runs 1000 steps;
-# we run 20).
+# are cut to $\pm\epsilon$.
 #
 # ## The chapter in code: normalised steps, `pgd_linf`
 #
@@ -227,9 +224,8 @@ check_claim(past_edge[0] < 0.3 and all(p > 0.5 for p in past_edge[2:]),
 #
 # $$\delta := \operatorname{clip}_{[-\epsilon, \epsilon]}\big(\delta + \alpha \operatorname{sign}(g)\big).$$
 #
-# Each step is a small FGSM step. The gradient's size no longer matters, and $\alpha$ is a
-# distance in the units of $\epsilon$. From $\delta = 0$ this is the iterative FGSM of Kurakin
-# et al.; Madry et al.'s PGD starts it from a random point of the ball (below).
+# Each step is a small FGSM step: the gradient's size no longer matters, and $\alpha$ is a
+# distance in the units of $\epsilon$.
 
 # %%
 def pgd_linf(model, X, y, epsilon, alpha, num_iter):
@@ -252,10 +248,9 @@ with torch.no_grad():
 plt.show()
 
 # %% [markdown]
-# The chapter's knobs: $\alpha$ a small fraction of $\epsilon$ (here a tenth) and a number
-# of steps a small multiple of $\epsilon / \alpha$, so that the iterate can cross the ball
-# (exercise 3.3 tests the rule). On the grid both attacks fool the same images. On the first
-# 100 test images, 40 steps each:
+# The chapter's knobs: $\alpha$ a small fraction of $\epsilon$ (here a tenth), steps a small
+# multiple of $\epsilon / \alpha$, so the iterate can cross the ball. On the grid both
+# attacks fool the same images. The first 100 test images, 40 steps each:
 
 # %%
 X100, y100 = X[:100], y[:100]
@@ -283,11 +278,9 @@ check_claim(bool((still & fool_linf).any()), "pgd_linf fools some of them", show
 # Plain PGD fools about two thirds of these images, `pgd_linf` nearly four in five. Plain PGD
 # leaves about one image in eight almost where it was — their median gradient scale is over
 # a thousand times smaller than the other images', so even $10^4 g_i$ stays far below
-# $\epsilon$ — and `pgd_linf` fools some of them: a normalised step moves every image by
-# $\alpha$, whatever its gradient's scale. (Which images are they? Exercise 3.4.)
+# $\epsilon$ — and `pgd_linf` fools some of them.
 #
-# Step by step, the mean loss over the grid, for plain steps of two sizes and normalised
-# steps (iteration 0 is the clean image):
+# The mean loss over the grid by step (0: the clean image):
 
 # %%
 def loss_per_step(model, X, y, epsilon, step, num_iter, delta=None):
@@ -326,13 +319,14 @@ check_claim(bool(plain[2] > plain[0] + 1 and plain[40] - plain[10] < curves["pgd
             "raw steps of 1e4 jump in two steps, then gain less than the normalised steps", show=False)
 
 # %% [markdown]
-# Raw steps of 1 make the loss creep up. Raw steps of $10^4$ jump at once, then gain less.
-# Normalised steps start slowly, 0.01 at a time, overtake them by step 10 and end more than
-# one unit of loss higher.
+# Raw steps of 1 make the loss creep up; raw steps of $10^4$ jump at once, then gain less;
+# normalised steps, 0.01 at a time, overtake them by step 10 and end more than one unit of
+# loss higher.
 #
 # ## Test error under PGD, $\epsilon = 0.1$
 #
-# The chapter's full-test-set figures, and ours, recorded once on all 10,000 test images ($\alpha = 0.01$, 40 steps, FGSM beside it):
+# Ours (recorded once on all 10,000 test images, $\alpha = 0.01$, 40 steps) and the
+# chapter's, FGSM beside:
 
 # %%
 full = {(a, c): {n: records.attack_error(a, n, c)["error"] for n in models}
@@ -356,17 +350,16 @@ check_claim(all(full["pgd_linf", True][n] < full["pgd_linf", False][n] for n in 
 
 # %% [markdown]
 # PGD fools the dense networks on 97–98% of the test set and the CNN on 73%, each within 1.5
-# points of the chapter. It beats FGSM on every network, with the clamp off or on. The CNN,
-# which FGSM fooled least, gains most from the many steps: from 0.454 to 0.731, more than
-# three times the gain of either dense network (the chapter: 0.417 → 0.743). With valid
-# images (clamp on) every error is lower: the chapter's attack also uses pixels outside
-# $[0, 1]$.
+# points of the chapter, and beats FGSM on every network, clamp off or on. The CNN gains
+# most: from 0.454 to 0.731, more than three times either dense network's gain (the chapter:
+# 0.417 → 0.743). With valid images (clamp on) every error is
+# lower: the chapter's attack also uses pixels outside $[0, 1]$.
 #
 # ## Random restarts
 #
-# PGD climbs from where it starts, and a climb can stall on a lower hill of the loss: where
-# it ends depends on the start. The chapter's last trick: start from several random points
-# of the ball, run PGD from each, and keep **per image** the $\delta$ with the highest loss.
+# PGD can stall on a lower hill of the loss, depending on its start. So run PGD from
+# several random points of the ball and keep **per image** the $\delta$ with the highest
+# loss.
 
 # %%
 def pgd_linf_rand(model, X, y, epsilon, alpha, num_iter, restarts, generator):
@@ -389,8 +382,8 @@ def pgd_linf_rand(model, X, y, epsilon, alpha, num_iter, restarts, generator):
 
 
 # %% [markdown]
-# The package's `pgd_linf_rand` runs all restarts as one batch; a larger batch may round
-# differently in single precision, so we compare in double precision:
+# `pgd_linf_rand` runs all restarts as one batch, which may round differently in single
+# precision: we compare in double.
 
 # %%
 dnn4_64, X64 = load_model("dnn4").double(), X[:20].double()
@@ -414,10 +407,9 @@ print(error_table({"PGD": {"cnn": full["pgd_linf", False]["cnn"]}, "10 restarts"
 check_claim(0.01 < rand - full["pgd_linf", False]["cnn"] < 0.03, "restarts add one to three points", show=False)
 
 # %% [markdown]
-# About two points, for ten times the price, in the chapter as here. Where do they help?
-# Image 3 of the test set, a 0: the loss along PGD from $\delta = 0$, and from the ten random
-# starts that `pgd_linf_rand` (seed 0) draws for it in a batch of the first 20 images (thin
-# lines; the thick one is the best):
+# About two points, for ten times the price, in the chapter as here. Test image 3, a 0: the
+# loss along PGD from $\delta = 0$ and from the ten random starts that `pgd_linf_rand` (seed
+# 0) draws for it in a batch of the first 20 images (thin; the best thick):
 
 # %%
 k, R = 3, 10
@@ -446,15 +438,13 @@ with torch.no_grad():
 
 # %% [markdown]
 # From $\delta = 0$ PGD stops at a low loss on this image, and so do nine of the ten random
-# starts; one climbs past a loss of 1 and ends where the image is misclassified. A single run
-# of PGD can stop far below the best point of the ball.
+# starts; one climbs past a loss of 1 and ends where the image is misclassified.
 #
 # ## Try it
 #
-# Pick the attack: `pgd_linf` (normalised steps), `pgd` (raw steps: try α = 0.01, 1 and
-# 10⁴ on each model) or `pgd_linf_rand` (one random start). The α slider is a distance for
-# `pgd_linf` and a multiplier of the gradient for `pgd`. The error is for the first 50 test
-# images.
+# `pgd` takes raw steps (try α = 0.01, 1 and 10⁴ on each model), `pgd_linf` normalised
+# ones, `pgd_linf_rand` one random start; α is a distance for `pgd_linf`, a multiplier of the
+# gradient for `pgd`. Error on the first 50 test images.
 
 # %% tags=["nbval-ignore-output"]
 attack_widget(models, X[:50], y[:50], attack=["pgd_linf", "pgd", "pgd_linf_rand"],
@@ -556,25 +546,21 @@ check_claim(bool(margin[~still].median() < 13), "the other images' median margin
 #
 # * PGD repeats "step, then project". A raw step moves each entry by $\alpha |g_i|$, and
 #   gradient entries span orders of magnitude between networks, between images and within
-#   every image: $\alpha$ must be tuned to them, and no single value suits every image.
-# * The mean of such a spread says little: one raw step of $10^4$ moves only a fifth of the
-#   CNN's entries to $\pm\epsilon$; the steps add up, and the gradient grows as the loss rises.
+#   every image: no single $\alpha$ suits every image.
+# * One raw step of $10^4$ moves only a fifth of the CNN's entries to $\pm\epsilon$; the steps
+#   add up, and the gradient grows as the loss rises.
 # * Normalised steps, $\alpha \operatorname{sign}(g)$ under $\ell_\infty$, make $\alpha$ a
 #   distance; 40 steps of 0.01 beat one FGSM step of 0.1 on every network.
 # * Random restarts find higher local maxima on some images: about two points of error on
 #   the CNN, at ten times the price.
 #
-# Notebook 4 looks at the normalised step itself: why the sign, and what changes for other
-# norms.
-#
 # ## References
 #
-# * A. Madry, A. Makelov, L. Schmidt, D. Tsipras, A. Vladu. "Towards deep learning models
+# * A. Madry et al. "Towards deep learning models
 #   resistant to adversarial attacks." ICLR 2018 (PGD with random starts).
 # * A. Kurakin, I. Goodfellow, S. Bengio. "Adversarial examples in the physical world."
 #   ICLR 2017 workshop (the iterative FGSM).
-# * Y. Dong, F. Liao, T. Pang, H. Su, J. Zhu, X. Hu, J. Li. "Boosting adversarial attacks
+# * Y. Dong et al. "Boosting adversarial attacks
 #   with momentum." CVPR 2018 (MI-FGSM).
-# * J. Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, tutorial at
-#   NeurIPS 2018; chapter 3, "Adversarial examples, solving the inner maximization",
-#   <https://adversarial-ml-tutorial.org/adversarial_examples/>.
+# * J. Z. Kolter and A. Madry. *Adversarial Robustness: Theory and Practice*, NeurIPS 2018
+#   tutorial, chapter 3, <https://adversarial-ml-tutorial.org/adversarial_examples/>.
