@@ -47,7 +47,7 @@ from course_utils.plotting import plot_margins
 #
 # | math | code | meaning |
 # | --- | --- | --- |
-# | $c = e_y - e_t$ | `c` | the margin $m_t = c^\top z = z_y - z_t$ |
+# | $c = e_y - e_t$ | `c` | gives the margin $m_t = c^\top z = z_y - z_t$ |
 # | $\hat z$, $l$, $u$ | `bounds` | a pre-activation and its bounds |
 # | $v$ | | one ReLU's 0/1 variable in the MILP |
 

@@ -80,7 +80,7 @@ plt.show()
 # Every unit is a ReLU, so the network is **piecewise linear**: its slope can change only
 # where some unit switches on or off. A **piece** is a stretch on which the on/off pattern
 # of all 300 units stays the same (the network is linear on each). We count them on a fine
-# grid, which misses any piece narrower than its spacing.
+# grid, which can miss a piece narrower than its spacing.
 
 # %% [markdown] tags=["question"]
 # **Ask the room.** The network has 300 ReLUs. How many linear pieces do you expect on

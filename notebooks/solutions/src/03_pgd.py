@@ -225,7 +225,8 @@ check_claim(past_edge[0] < 0.3 and all(p > 0.5 for p in past_edge[2:]),
 # $$\delta := \operatorname{clip}_{[-\epsilon, \epsilon]}\big(\delta + \alpha \operatorname{sign}(g)\big).$$
 #
 # Each step is a small FGSM step: the gradient's size no longer matters, and $\alpha$ is a
-# distance in the units of $\epsilon$.
+# distance in the units of $\epsilon$. From $\delta = 0$ this is Kurakin et al.'s iterative
+# FGSM; Madry et al.'s PGD starts from a random point of the ball (below).
 
 # %%
 def pgd_linf(model, X, y, epsilon, alpha, num_iter):

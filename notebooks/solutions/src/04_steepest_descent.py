@@ -266,7 +266,7 @@ with torch.no_grad():
 plt.show()
 
 # %% [markdown]
-# No uniform haze: strokes and smudges. Its recorded error on the full
+# No uniform haze: strokes and smudges (measured below). Its recorded error on the full
 # test set, beside $\ell_\infty$ PGD at $\epsilon = 0.1$:
 
 # %%

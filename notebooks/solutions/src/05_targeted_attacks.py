@@ -281,7 +281,8 @@ check_claim(min(closer0, closer2) >= 2 / 3 * int(others.sum()),
 # | DeepFool (Moosavi-Dezfooli et al.) | $\ell_2$ (any $\ell_p$) | reach the nearest decision boundary | linearise, step to the linearised boundary, repeat |
 #
 # C&W and DeepFool seek the *smallest* perturbation that changes the class rather than the
-# worst point of a fixed ball. All of them find adversarial examples; none can show that
+# worst point of a fixed ball, but they are the same kind of object. All of them find
+# adversarial examples; none can show that
 # there is none.
 #
 # ## Try it

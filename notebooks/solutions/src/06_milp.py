@@ -143,8 +143,8 @@ check_claim(100 < reach["dnn4"] < 1000, "the 4-layer net's: within a few hundred
 check_claim(10 < reach["dnn2"] < 100, "the 2-layer net's: within tens", show=False)
 
 # %% [markdown]
-# Valid, but loose for deeper networks: the CNN's logit bounds reach a few thousand, the
-# 4-layer net's a few hundred, the 2-layer net's tens.
+# The interval bounds are valid but loose for deeper networks: on the logits they reach a
+# few thousand on the CNN, a few hundred on the 4-layer net, tens on the 2-layer net.
 
 # %% [markdown]
 # ## The chapter's program
@@ -448,8 +448,8 @@ check_claim(int(model_logits.argmax()) == 3 and model_logits[3] > model_logits[2
 # %% [markdown]
 # No: logit 2 beats logit 7 there, but logit 3 beats both. The program compares only 7 with
 # 2: a negative $m_2^*$ proves that the class changes, not that it becomes 2. The MILP's
-# logits are the model's (to $10^{-4}$): it is the network, not an approximation. The
-# chapter's is $-4.97$: other weights.
+# logits are the model's (to $10^{-4}$): it is the network, not an approximation. Our
+# $m_2^*$ is $-1.68$, the chapter's $-4.97$: other weights.
 
 # %%
 plot_witness(x, witness, f"ε = 0.1, target 2: m_2 = {m2:.2f} at the minimiser")

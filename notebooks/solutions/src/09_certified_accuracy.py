@@ -214,8 +214,8 @@ check_claim(bool((l2_alpha >= l2 - 1e-9).all() and (u2_alpha <= u2 + 1e-9).all()
 # ## The bracket, closed
 #
 # Notebook 1 bracketed this image's worst-case margin $m_3^*$ between a relaxation and an
-# attack; now every method fills it in, for ε from 0 to 0.1. Below: the lower bounds (the
-# chapter's LP on interval bounds; the LP with cuts on tightened bounds, notebook 7, stopping
+# attack; now every method fills it in, for ε from 0 to 0.1. Below: the lower bounds (interval,
+# CROWN, alpha-CROWN, the chapter's LP on interval bounds; the LP with cuts on tightened bounds, notebook 7, stopping
 # once the sign is settled or out of reach). Exactly: the MILP's minimum (gap $10^{-4}$).
 # Above: targeted PGD's margin.
 #
